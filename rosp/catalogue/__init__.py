@@ -1,0 +1,23 @@
+"""The conventional texts as data: indicator tables and dated parameters."""
+
+from rosp.catalogue.model import (
+    CATEGORIES,
+    Catalogue,
+    CatalogueError,
+    Indicator,
+    Programme,
+    load_catalogue,
+)
+from rosp.catalogue.parameters import Parameters, ParameterValue, load_parameters
+
+__all__ = [
+    "CATEGORIES",
+    "Catalogue",
+    "CatalogueError",
+    "Indicator",
+    "ParameterValue",
+    "Parameters",
+    "Programme",
+    "load_catalogue",
+    "load_parameters",
+]

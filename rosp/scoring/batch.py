@@ -1,0 +1,283 @@
+"""Scoring a whole population: counts + patientèles -> indicator scores and payments.
+
+Two paths compute the same thing:
+- `score_batch` (vectorised, numpy) for national runs;
+- `score_batch_reference` (scalar, exact fractions) as the reference.
+Property-based tests prove they agree to the cent.
+
+Every doctor × programme in the patientèle input is scored on every indicator of
+the programme; an indicator with no counts row has denominator 0 and is
+therefore neutralised (reported, not hidden).
+
+Rounding (parameter `rounding.euros`): indicator points and euros keep full
+precision; the payable amount is each doctor's programme total in euros,
+rounded half-up to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from rosp.catalogue import Catalogue, load_catalogue
+from rosp.scoring.rules import RuleParams, round_euros, score_indicator, to_fraction
+from rosp.scoring.vector import near, realisation_vec
+
+INDICATOR_COLUMNS = [
+    "doctor_id",
+    "programme",
+    "indicator_id",
+    "numerator",
+    "denominator",
+    "rate",
+    "start_rate",
+    "neutralised",
+    "realisation",
+    "points_max",
+    "points",
+    "euros",
+]
+PAYMENT_COLUMNS = ["doctor_id", "programme", "patientele", "points", "euros"]
+
+
+@dataclass
+class ScoreResult:
+    """Scored indicators (numeric columns) and payments (euros as exact strings)."""
+
+    indicators: pd.DataFrame
+    payments: pd.DataFrame
+    rules: RuleParams
+    exact_recomputed_groups: int = 0
+    unmatched_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def catalogue_frame(catalogue: Catalogue) -> pd.DataFrame:
+    """One row per indicator with the numbers the rule needs (floats + exact text)."""
+    rows = []
+    for p in catalogue.programmes:
+        for ind in p.indicators:
+            rows.append(
+                {
+                    "programme": p.slug,
+                    "indicator_id": ind.id,
+                    "intermediate": str(ind.intermediate),
+                    "target": str(ind.target),
+                    "lower": ind.direction == "lower",
+                    "threshold": ind.threshold,
+                    "points_max": ind.points,
+                    "reference_patientele": p.reference_patientele,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _rate_text(col: pd.Series | None, n: int) -> pd.Series:
+    """Rates as decimal text ('' when absent) so the exact path reads them exactly."""
+    if col is None:
+        return pd.Series([""] * n, dtype=object)
+
+    def conv(v: object) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return "" if v != v else repr(v)
+        return str(v).strip()
+
+    return col.map(conv).astype(object)
+
+
+def prepare(
+    counts: pd.DataFrame, patientele: pd.DataFrame, catalogue: Catalogue
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The full doctor × indicator grid with counts attached, and unmatched count rows."""
+    cat = catalogue_frame(catalogue)
+    pat = patientele[["doctor_id", "programme", "patientele"]].copy()
+    pat["doctor_id"] = pat["doctor_id"].astype(str)
+    pat["patientele"] = pat["patientele"].astype("int64")
+    grid = pat.merge(cat, on="programme", how="inner")
+    c = counts.copy()
+    c["doctor_id"] = c["doctor_id"].astype(str)
+    c["start_rate"] = _rate_text(c.get("start_rate"), len(c))
+    c["declared_rate"] = _rate_text(c.get("declared_rate"), len(c))
+    c = c[["doctor_id", "indicator_id", "numerator", "denominator", "start_rate", "declared_rate"]]
+    merged = grid.merge(c, on=["doctor_id", "indicator_id"], how="left", indicator="_m")
+    merged["numerator"] = merged["numerator"].fillna(0).astype("int64")
+    merged["denominator"] = merged["denominator"].fillna(0).astype("int64")
+    merged["start_rate"] = merged["start_rate"].fillna("").astype(object)
+    merged["declared_rate"] = merged["declared_rate"].fillna("").astype(object)
+    merged = merged.drop(columns="_m")
+    keys = grid[["doctor_id", "indicator_id"]]
+    unmatched = c.merge(keys, on=["doctor_id", "indicator_id"], how="left", indicator="_m")
+    unmatched = unmatched[unmatched["_m"] == "left_only"].drop(columns="_m")
+    merged = merged.sort_values(["doctor_id", "programme", "indicator_id"], kind="mergesort")
+    return merged.reset_index(drop=True), unmatched.reset_index(drop=True)
+
+
+def _to_float(text: pd.Series) -> np.ndarray:
+    return pd.to_numeric(text.replace("", np.nan), errors="coerce").to_numpy(dtype=float)
+
+
+def _cents_text(cents: np.ndarray) -> pd.Series:
+    cents = cents.astype("int64")
+    whole = (cents // 100).astype(str)
+    frac = pd.Series(cents % 100).astype(str).str.zfill(2)
+    return pd.Series(whole).str.cat(frac, sep=".")
+
+
+def _exact_group(rows: pd.DataFrame, rules: RuleParams) -> tuple[list, Fraction]:
+    """Score one doctor × programme exactly; returns per-row scores and the euro total."""
+    scores = []
+    total = Fraction(0)
+    for r in rows.itertuples(index=False):
+        sc = score_indicator(
+            numerator=int(r.numerator),
+            denominator=int(r.denominator),
+            start_rate=to_fraction(r.start_rate),
+            declared_rate=to_fraction(r.declared_rate),
+            intermediate=Fraction(r.intermediate),
+            target=Fraction(r.target),
+            direction="lower" if r.lower else "higher",
+            threshold=int(r.threshold),
+            points_max=int(r.points_max),
+            patientele=int(r.patientele),
+            reference_patientele=int(r.reference_patientele),
+            rules=rules,
+        )
+        scores.append(sc)
+        total += sc.euros
+    return scores, total
+
+
+def score_batch(
+    counts: pd.DataFrame,
+    patientele: pd.DataFrame,
+    year: int,
+    catalogue: Catalogue | None = None,
+) -> ScoreResult:
+    """Vectorised scoring of every doctor × programme (exact to the cent)."""
+    catalogue = catalogue or load_catalogue(year)
+    rules = RuleParams.from_parameters(catalogue.params, year)
+    g, unmatched = prepare(counts, patientele, catalogue)
+    n = g["numerator"].to_numpy(dtype=float)
+    d = g["denominator"].to_numpy(dtype=float)
+    declared = _to_float(g["declared_rate"])
+    start = _to_float(g["start_rate"])
+    i = _to_float(g["intermediate"])
+    t = _to_float(g["target"])
+    lower = g["lower"].to_numpy(dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(~np.isnan(declared), declared, np.where(d > 0, n / d, np.nan))
+    neutralised = (d < g["threshold"].to_numpy()) | np.isnan(rate)
+    s = float(rules.intermediate_share)
+    real = realisation_vec(np.nan_to_num(rate), start, i, t, s, lower, rules.normalisation)
+    real = np.where(neutralised, 0.0, real)
+    w = g["patientele"].to_numpy(dtype=float) / g["reference_patientele"].to_numpy(dtype=float)
+    if rules.patientele_cap is not None:
+        w = np.minimum(w, float(rules.patientele_cap))
+    points = real * g["points_max"].to_numpy(dtype=float) * w
+    euros = points * float(rules.point_value)
+
+    group = (g["doctor_id"] + "\x1f" + g["programme"]).to_numpy()
+    # groups are contiguous because g is sorted by doctor, programme
+    boundaries = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    tot_points = np.add.reduceat(points, boundaries) if len(g) else np.array([])
+    tot_euros = np.add.reduceat(euros, boundaries) if len(g) else np.array([])
+
+    # Where float noise could change a cent or a branch, recompute exactly.
+    frac = tot_euros * 100 - np.floor(tot_euros * 100)
+    risky_total = np.abs(frac - 0.5) < 1e-6
+    row_risk = (
+        near(rate, i) | near(rate, t) | near(rate, start) | near(-rate, -t)
+    ) & ~neutralised
+    risky_rows = np.add.reduceat(row_risk.astype(np.int64), boundaries) > 0 if len(g) else np.array([], bool)
+    cents = np.floor(tot_euros * 100 + 0.5)
+    risky = np.flatnonzero(risky_total | risky_rows)
+    ends = np.r_[boundaries[1:], len(g)]
+    for k in risky:
+        lo, hi = boundaries[k], ends[k]
+        scores, total = _exact_group(g.iloc[lo:hi], rules)
+        for j, sc in enumerate(scores):
+            real[lo + j] = float(sc.realisation)
+            points[lo + j] = float(sc.points)
+            euros[lo + j] = float(sc.euros)
+        tot_points[k] = float(sum((sc.points for sc in scores), Fraction(0)))
+        cents[k] = int(round_euros(total) * 100)
+
+    indicators = pd.DataFrame(
+        {
+            "doctor_id": g["doctor_id"],
+            "programme": g["programme"],
+            "indicator_id": g["indicator_id"],
+            "numerator": g["numerator"],
+            "denominator": g["denominator"],
+            "rate": rate,
+            "start_rate": start,
+            "neutralised": neutralised,
+            "realisation": real,
+            "points_max": g["points_max"],
+            "points": points,
+            "euros": euros,
+        }
+    )
+    firsts = g.iloc[boundaries] if len(g) else g
+    payments = pd.DataFrame(
+        {
+            "doctor_id": firsts["doctor_id"].to_numpy(),
+            "programme": firsts["programme"].to_numpy(),
+            "patientele": firsts["patientele"].to_numpy(),
+            "points": tot_points,
+            "euros": _cents_text(cents) if len(g) else pd.Series([], dtype=object),
+        }
+    )
+    return ScoreResult(indicators, payments, rules, len(risky), unmatched)
+
+
+def score_batch_reference(
+    counts: pd.DataFrame,
+    patientele: pd.DataFrame,
+    year: int,
+    catalogue: Catalogue | None = None,
+) -> ScoreResult:
+    """Scalar exact reference: same outputs as `score_batch`, computed with Fractions."""
+    catalogue = catalogue or load_catalogue(year)
+    rules = RuleParams.from_parameters(catalogue.params, year)
+    g, unmatched = prepare(counts, patientele, catalogue)
+    ind_rows, pay_rows = [], []
+    for (doctor, programme), rows in g.groupby(["doctor_id", "programme"], sort=True):
+        scores, total = _exact_group(rows, rules)
+        for r, sc in zip(rows.itertuples(index=False), scores, strict=True):
+            ind_rows.append(
+                {
+                    "doctor_id": doctor,
+                    "programme": programme,
+                    "indicator_id": r.indicator_id,
+                    "numerator": int(r.numerator),
+                    "denominator": int(r.denominator),
+                    "rate": sc.rate,
+                    "start_rate": to_fraction(r.start_rate),
+                    "neutralised": sc.neutralised,
+                    "realisation": sc.realisation,
+                    "points_max": int(r.points_max),
+                    "points": sc.points,
+                    "euros": sc.euros,
+                }
+            )
+        pay_rows.append(
+            {
+                "doctor_id": doctor,
+                "programme": programme,
+                "patientele": int(rows["patientele"].iloc[0]),
+                "points": sum((s.points for s in scores), Fraction(0)),
+                "euros": str(round_euros(total)),
+            }
+        )
+    return ScoreResult(
+        pd.DataFrame(ind_rows, columns=INDICATOR_COLUMNS),
+        pd.DataFrame(pay_rows, columns=PAYMENT_COLUMNS),
+        rules,
+        0,
+        unmatched,
+    )

@@ -1,0 +1,181 @@
+"""Reading and validating the CSV inputs of `rosp score`.
+
+Every problem names the file, the row (1-based data row; the header is line 1,
+so data row N is line N + 1), the column and the reason. Row-level problems are
+collected as rejects (nothing is dropped silently); structural problems (a
+missing column, an unreadable file) raise `InputError` at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rosp.catalogue import Catalogue
+
+COUNTS_REQUIRED = ["doctor_id", "indicator_id", "numerator", "denominator", "start_rate"]
+COUNTS_OPTIONAL = ["declared_rate"]
+PATIENTELE_REQUIRED = ["doctor_id", "programme", "patientele"]
+REJECT_COLUMNS = ["file", "row", "column", "reason", "doctor_id", "key"]
+
+
+class InputError(ValueError):
+    """A structural input problem (file, row, column, reason)."""
+
+    def __init__(self, file: str, row: int | None, column: str | None, reason: str):
+        self.file, self.row, self.column, self.reason = file, row, column, reason
+        where = [f"{file}"]
+        if row is not None:
+            where.append(f"row {row} (line {row + 1})")
+        if column:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {reason}")
+
+
+@dataclass
+class Validated:
+    """Valid rows plus the rejects, each reject with file, row, column and reason."""
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame
+
+    @property
+    def first_error(self) -> InputError | None:
+        if self.rejects.empty:
+            return None
+        r = self.rejects.iloc[0]
+        return InputError(r["file"], int(r["row"]), r["column"], r["reason"])
+
+
+def read_csv_text(path: Path, required: list[str]) -> pd.DataFrame:
+    """Read a CSV as text (no type guessing), checking the header."""
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    except FileNotFoundError:
+        raise InputError(str(path), None, None, "file not found") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(str(path), None, None, f"unreadable CSV: {exc}") from None
+    df.columns = [c.strip() for c in df.columns]
+    for col in required:
+        if col not in df.columns:
+            raise InputError(str(path), None, col, "missing column")
+    for col in df.columns:
+        df[col] = df[col].str.strip()
+    df.insert(0, "_row", np.arange(1, len(df) + 1))
+    return df
+
+
+class _Collector:
+    """Accumulates the first failing check of each row, in check order."""
+
+    def __init__(self, df: pd.DataFrame, file: str):
+        self.df, self.file = df, file
+        self.reason = pd.Series([""] * len(df), index=df.index, dtype=object)
+        self.column = pd.Series([""] * len(df), index=df.index, dtype=object)
+
+    def check(self, bad: pd.Series, column: str, reason: str | pd.Series) -> None:
+        fresh = bad & (self.reason == "")
+        if isinstance(reason, pd.Series):
+            self.reason[fresh] = reason[fresh]
+        else:
+            self.reason[fresh] = reason
+        self.column[fresh] = column
+
+    def result(self, key_cols: list[str]) -> Validated:
+        bad = self.reason != ""
+        rej = pd.DataFrame(
+            {
+                "file": self.file,
+                "row": self.df.loc[bad, "_row"],
+                "column": self.column[bad],
+                "reason": self.reason[bad],
+                "doctor_id": self.df.loc[bad, "doctor_id"],
+                "key": self.df.loc[bad, key_cols].astype(str).agg("|".join, axis=1)
+                if bad.any()
+                else pd.Series([], dtype=object),
+            },
+            columns=REJECT_COLUMNS,
+        )
+        return Validated(self.df.loc[~bad].copy(), rej.reset_index(drop=True))
+
+
+def _int_check(col: _Collector, name: str) -> pd.Series:
+    values = pd.to_numeric(col.df[name], errors="coerce")
+    not_int = values.isna() | (values != values.round())
+    col.check(not_int, name, "not an integer")
+    col.check(~not_int & (values < 0), name, "negative count")
+    return values
+
+
+def _rate_check(col: _Collector, name: str) -> None:
+    text = col.df[name]
+    present = text != ""
+    values = pd.to_numeric(text.where(present, "0"), errors="coerce")
+    col.check(present & values.isna(), name, "not a number")
+    col.check(present & ((values < 0) | (values > 1)), name, "rate outside [0, 1]")
+
+
+def _duplicates(col: _Collector, keys: list[str], what: str) -> None:
+    dup = col.df.duplicated(subset=keys, keep="first")
+    if dup.any():
+        first_row = col.df.groupby(keys, sort=False)["_row"].transform("first")
+        col.check(dup, keys[-1], "duplicate row (same " + what + " as row " + first_row.astype(str) + ")")
+
+
+def validate_counts(df: pd.DataFrame, file: str, catalogue: Catalogue) -> Validated:
+    """Row checks of the counts file against the catalogue."""
+    col = _Collector(df, file)
+    col.check(df["doctor_id"] == "", "doctor_id", "empty doctor_id")
+    known = set(catalogue.indicators)
+    col.check(~df["indicator_id"].isin(known), "indicator_id", "unknown indicator for year " + str(catalogue.year))
+    num = _int_check(col, "numerator")
+    den = _int_check(col, "denominator")
+    col.check(num > den, "numerator", "numerator above denominator")
+    _rate_check(col, "start_rate")
+    if "declared_rate" in df.columns:
+        _rate_check(col, "declared_rate")
+    _duplicates(col, ["doctor_id", "indicator_id"], "doctor_id and indicator_id")
+    v = col.result(["doctor_id", "indicator_id"])
+    v.frame["numerator"] = v.frame["numerator"].astype(float).astype("int64")
+    v.frame["denominator"] = v.frame["denominator"].astype(float).astype("int64")
+    if "declared_rate" not in v.frame.columns:
+        v.frame["declared_rate"] = ""
+    return v
+
+
+def validate_patientele(df: pd.DataFrame, file: str, catalogue: Catalogue) -> Validated:
+    """Row checks of the patientèle file."""
+    col = _Collector(df, file)
+    col.check(df["doctor_id"] == "", "doctor_id", "empty doctor_id")
+    slugs = {p.slug for p in catalogue.programmes}
+    col.check(~df["programme"].isin(slugs), "programme", "unknown programme for year " + str(catalogue.year))
+    _int_check(col, "patientele")
+    _duplicates(col, ["doctor_id", "programme"], "doctor_id and programme")
+    v = col.result(["doctor_id", "programme"])
+    v.frame["patientele"] = v.frame["patientele"].astype(float).astype("int64")
+    return v
+
+
+def cross_check(counts: Validated, patientele: Validated, catalogue: Catalogue, file: str) -> Validated:
+    """Counts rows need a patientèle row for their doctor and programme."""
+    prog_of = {i: p.slug for p in catalogue.programmes for i in (x.id for x in p.indicators)}
+    c = counts.frame
+    c_prog = c["indicator_id"].map(prog_of)
+    have = set(zip(patientele.frame["doctor_id"], patientele.frame["programme"], strict=True))
+    ok = pd.Series([(d, p) in have for d, p in zip(c["doctor_id"], c_prog, strict=True)], index=c.index, dtype=bool)
+    bad = ~ok
+    rej = pd.DataFrame(
+        {
+            "file": file,
+            "row": c.loc[bad, "_row"],
+            "column": "doctor_id",
+            "reason": "no patientèle row for this doctor and programme " + c_prog[bad].astype(str),
+            "doctor_id": c.loc[bad, "doctor_id"],
+            "key": c.loc[bad, "doctor_id"] + "|" + c.loc[bad, "indicator_id"],
+        },
+        columns=REJECT_COLUMNS,
+    )
+    return Validated(c.loc[ok].copy(), pd.concat([counts.rejects, rej], ignore_index=True))

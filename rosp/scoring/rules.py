@@ -1,0 +1,171 @@
+"""Scalar reference implementation of the ROSP scoring rules, in exact arithmetic.
+
+Notation (see docs/method.md): C observed rate, D starting rate (may be absent),
+I intermediate objective, T target, s share of points earned at I.
+
+The rule is the reconstruction of Annexe 15 (2017, s = 0.50) and Annexe 4 of
+avenant 6 (2018+, s = 0.30); every uncertain element is a parameter of
+`rosp/catalogue/parameters.toml`, read into `RuleParams`.
+
+Lower-is-better indicators are scored by the mirror image: negating C, D, I and
+T turns them into a higher-is-better indicator, so both directions share one
+code path (parameter `scoring.lower_is_better_rule` = "mirror").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from rosp.catalogue.parameters import Parameters
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class RuleParams:
+    """The scoring parameters in force for one ROSP year."""
+
+    year: int
+    intermediate_share: Fraction
+    normalisation: str  # "intermediate": ÷ (I − D); "target": ÷ (T − D)
+    lower_rule: str  # "mirror"
+    patientele_cap: Fraction | None
+    point_value: Fraction
+    rule_version: str
+
+    @classmethod
+    def from_parameters(cls, params: Parameters, year: int) -> RuleParams:
+        norm = params.get("scoring.progression_normalisation", year).text
+        if norm not in ("intermediate", "target"):
+            raise ValueError(f"scoring.progression_normalisation: unknown value {norm!r}")
+        lower = params.get("scoring.lower_is_better_rule", year).text
+        if lower != "mirror":
+            raise ValueError(f"scoring.lower_is_better_rule: unknown value {lower!r}")
+        cap = params.get("scoring.patientele_cap", year).text
+        return cls(
+            year=year,
+            intermediate_share=Fraction(params.get("scoring.intermediate_share", year).decimal),
+            normalisation=norm,
+            lower_rule=lower,
+            patientele_cap=None if cap == "none" else Fraction(Decimal(cap)),
+            point_value=Fraction(params.get("point_value", year).decimal),
+            rule_version=params.get("scoring.rule_version", year).text,
+        )
+
+
+def realisation(
+    c: Fraction,
+    d: Fraction | None,
+    i: Fraction,
+    t: Fraction,
+    s: Fraction,
+    direction: str = "higher",
+    normalisation: str = "intermediate",
+) -> Fraction:
+    """Taux de réalisation in [0, 1] for an observed rate `c`.
+
+    - C at or beyond T: 1.
+    - Between I and T: s + (1 − s)(C − I)/(T − I).
+    - Short of I: s × (C − D)/(I − D) if D is known and C improved on D, else 0
+      (this covers regression and a starting level above I then falling below).
+    """
+    if direction == "lower":
+        c, i, t = -c, -i, -t
+        d = None if d is None else -d
+    elif direction != "higher":
+        raise ValueError(f"unknown direction {direction!r}")
+    if c >= t:
+        return Fraction(1)
+    if c >= i:
+        return s + (1 - s) * (c - i) / (t - i)
+    if d is not None and d < c:
+        span = (i - d) if normalisation == "intermediate" else (t - d)
+        return s * (c - d) / span
+    return Fraction(0)
+
+
+@dataclass(frozen=True)
+class IndicatorScore:
+    """The exact score of one indicator for one doctor."""
+
+    rate: Fraction | None
+    neutralised: bool
+    realisation: Fraction
+    points: Fraction
+    euros: Fraction
+
+
+def observed_rate(
+    numerator: int, denominator: int, declared_rate: Fraction | None = None
+) -> Fraction | None:
+    """C: the declared rate when one is given (declarative indicators), else n ÷ d."""
+    if declared_rate is not None:
+        return declared_rate
+    if denominator == 0:
+        return None
+    return Fraction(numerator, denominator)
+
+
+def weighting(patientele: int, reference: int, cap: Fraction | None = None) -> Fraction:
+    """Patientèle weighting coefficient: patientèle ÷ reference patientèle (no cap by default)."""
+    w = Fraction(patientele, reference)
+    return min(w, cap) if cap is not None else w
+
+
+def score_indicator(
+    *,
+    numerator: int,
+    denominator: int,
+    start_rate: Fraction | None,
+    declared_rate: Fraction | None,
+    intermediate: Fraction,
+    target: Fraction,
+    direction: str,
+    threshold: int,
+    points_max: int,
+    patientele: int,
+    reference_patientele: int,
+    rules: RuleParams,
+) -> IndicatorScore:
+    """Score one indicator: neutralisation, realisation, weighted points, euros (exact)."""
+    rate = observed_rate(numerator, denominator, declared_rate)
+    if denominator < threshold or rate is None:
+        return IndicatorScore(rate, True, Fraction(0), Fraction(0), Fraction(0))
+    r = realisation(
+        rate,
+        start_rate,
+        intermediate,
+        target,
+        rules.intermediate_share,
+        direction,
+        rules.normalisation,
+    )
+    pts = r * points_max * weighting(patientele, reference_patientele, rules.patientele_cap)
+    return IndicatorScore(rate, False, r, pts, pts * rules.point_value)
+
+
+def round_euros(amount: Fraction) -> Decimal:
+    """Round an exact amount to the cent, half-up (parameter `rounding.euros`)."""
+    # Exact: scale to cents as a Fraction, then round half-up on the rational.
+    cents = amount * 100
+    floor = cents.numerator // cents.denominator
+    rem = cents - floor
+    if rem >= Fraction(1, 2):
+        floor += 1
+    return (Decimal(floor) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def to_fraction(value: str | Decimal | float | None) -> Fraction | None:
+    """Exact conversion of a rate read from a file (via its decimal text)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        return Fraction(Decimal(repr(value)))
+    text = str(value).strip()
+    if text == "" or text.lower() == "nan":
+        return None
+    return Fraction(Decimal(text))

@@ -1,0 +1,348 @@
+"""Safeguard clause of article 27.4 of the 2016 convention, as amended by avenant 6.
+
+« Une clause de sauvegarde est mise en œuvre les deux premières années de la
+convention : au vu des bilans … versée au titre de 2017 et de 2018 …, si le montant
+global de la rémunération versée au titre des indicateurs de la qualité de la pratique
+médicale est inférieur de plus de 10 % au montant versé respectivement au titre de
+l'année 2016 et de l'année 2017, le différentiel entre le montant global de 2016 et
+celui de 2017 et 2018 donne lieu à un versement complémentaire aux médecins sous forme
+de majoration de la rémunération … de 2017 et 2018. » (seed 004; method.md §4)
+
+Parameters: ``safeguard.years``, ``safeguard.drop_threshold``, ``safeguard.comparison``,
+``safeguard.restore_to``, ``safeguard.distribution``, ``rounding.euros``.
+
+Rules (the [INF] ones are reconstructions, no source states them in these words):
+
+* The clause applies only to the years of ``safeguard.years``; otherwise nothing
+  changes and the summary says ``applies: false``.
+* Reference for the trigger (``safeguard.comparison``): ``previous_year`` (N−1 total,
+  « respectivement ») or ``baseline_2016``. ``drop = (reference − total_N) / reference``;
+  the clause is triggered when ``drop > drop_threshold`` strictly (« de plus de 10 % »):
+  exactly −10 % does not trigger. The comparison is exact (no rounding of the drop).
+* Target (``safeguard.restore_to``): ``baseline_2016`` (the letter: « le différentiel
+  entre le montant global de 2016 et celui de 2017 et 2018 ») or ``previous_year``.
+* [INF] The complement is never negative: if the target is not above total_N, k = 1
+  (method.md §4: k = max(1, Ref / Raw_N)). If total_N is zero, no proportional
+  majoration is possible: k is undefined, nothing is paid and the summary says so.
+* Distribution (``safeguard.distribution`` = ``proportional``): every doctor's ROSP
+  is multiplied by ``k = target / total_N``. k is kept as an exact ratio of the two
+  Decimal totals (no truncation); each amount is ``round(euros × k)`` at the
+  quantum and mode of ``rounding.euros`` (0.01, half-up), computed exactly. The
+  reported coefficient is that ratio written with 28 significant digits.
+* Reconciliation: ``rounding_residual = Σ euros_after_safeguard − target_total``,
+  ``complement_total = Σ complement = Σ euros_after_safeguard − total_before``, so
+  ``target_total = total_before + complement_total − rounding_residual`` to the cent.
+  |rounding_residual| ≤ n × quantum / 2 for n payment rows.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rosp.catalogue.parameters import ParameterError, Parameters, load_parameters
+
+PAYMENT_COLUMNS = ("doctor_id", "programme", "patientele", "points", "euros")
+ADDED_COLUMNS = ("safeguard_coefficient", "complement", "euros_after_safeguard")
+COEFFICIENT_DIGITS = 28
+RESTORE_CHOICES = ("baseline_2016", "previous_year")
+
+
+class SafeguardInputError(ValueError):
+    """Bad payments file or reference totals."""
+
+
+@dataclass
+class SafeguardResult:
+    payments: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- rounding
+
+
+def parse_rounding(value: str) -> tuple[Decimal, str]:
+    """'programme_total:0.01:ROUND_HALF_UP' -> (Decimal('0.01'), 'ROUND_HALF_UP')."""
+    parts = value.split(":")
+    if len(parts) != 3:
+        raise ParameterError(f"rounding.euros: expected scope:quantum:MODE, got {value!r}")
+    _, quantum, mode = parts
+    if mode not in _MODES:
+        raise ParameterError(f"rounding.euros: unsupported rounding mode {mode!r}")
+    return Decimal(quantum), mode
+
+
+def _round_up_if(mode: str, sign: int, n: int, r: Fraction) -> bool:
+    half = Fraction(1, 2)
+    return {
+        decimal.ROUND_DOWN: False,
+        decimal.ROUND_UP: r > 0,
+        decimal.ROUND_HALF_UP: r >= half,
+        decimal.ROUND_HALF_DOWN: r > half,
+        decimal.ROUND_HALF_EVEN: r > half or (r == half and n % 2 == 1),
+        decimal.ROUND_CEILING: sign > 0 and r > 0,
+        decimal.ROUND_FLOOR: sign < 0 and r > 0,
+    }[mode]
+
+
+_MODES = (
+    decimal.ROUND_DOWN,
+    decimal.ROUND_UP,
+    decimal.ROUND_HALF_UP,
+    decimal.ROUND_HALF_DOWN,
+    decimal.ROUND_HALF_EVEN,
+    decimal.ROUND_CEILING,
+    decimal.ROUND_FLOOR,
+)
+
+
+def round_exact(value: Fraction, quantum: Decimal, mode: str = decimal.ROUND_HALF_UP) -> Decimal:
+    """Round an exact rational to a multiple of `quantum` (Decimal semantics of `mode`)."""
+    scaled = value / Fraction(quantum)
+    sign = -1 if scaled < 0 else 1
+    magnitude = abs(scaled)
+    n = math.floor(magnitude)
+    if _round_up_if(mode, sign, n, magnitude - n):
+        n += 1
+    return (Decimal(sign * n) * quantum).quantize(quantum)
+
+
+def _ratio_to_decimal(value: Fraction, digits: int = COEFFICIENT_DIGITS) -> Decimal:
+    with decimal.localcontext() as ctx:
+        ctx.prec = digits
+        ctx.rounding = decimal.ROUND_HALF_EVEN
+        return Decimal(value.numerator) / Decimal(value.denominator)
+
+
+def _money(value: Decimal, quantum: Decimal | None) -> str:
+    """Fixed-point string at `quantum` (exact text when no rounding rule applies)."""
+    return str(value.quantize(quantum) if quantum is not None else value)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _to_decimal(value: Any, what: str) -> Decimal:
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    else:
+        try:
+            result = Decimal(str(value).strip())
+        except decimal.InvalidOperation:
+            raise SafeguardInputError(f"{what}: invalid amount {value!r}") from None
+    if not result.is_finite():
+        raise SafeguardInputError(f"{what}: invalid amount {value!r}")
+    return result
+
+
+def _euros_column(payments: pd.DataFrame, source: str) -> list[Decimal]:
+    missing = [c for c in PAYMENT_COLUMNS if c not in payments.columns]
+    if missing:
+        raise SafeguardInputError(f"{source}: missing column(s) {', '.join(missing)}")
+    return [
+        _to_decimal(v, f"{source}: row {i}, column euros")
+        for i, v in enumerate(payments["euros"].tolist(), start=1)
+    ]
+
+
+# --------------------------------------------------------------------------- clause
+
+
+def apply_safeguard(
+    payments: pd.DataFrame,
+    year: int,
+    previous_total: Decimal,
+    baseline_total: Decimal,
+    params: Parameters | None = None,
+    *,
+    source: str = "<payments>",
+) -> SafeguardResult:
+    """Apply the article 27.4 safeguard clause to the ROSP payments of `year`."""
+    params = params or load_parameters()
+    previous_total = _to_decimal(previous_total, "previous_total")
+    baseline_total = _to_decimal(baseline_total, "baseline_total")
+    for name, amount in (("previous_total", previous_total), ("baseline_total", baseline_total)):
+        if amount < 0:
+            raise SafeguardInputError(f"{name}: must not be negative (got {amount})")
+    euros = _euros_column(payments, source)
+
+    sources: dict[str, str] = {}
+    total_before = sum(euros, Decimal(0))
+
+    def get(name: str):
+        p = params.get(name, year)
+        sources[name] = p.source
+        return p
+
+    try:
+        years = [int(y) for y in get("safeguard.years").as_list()]
+    except ParameterError:
+        years = []
+    applies = year in years
+    quantum: Decimal | None = None  # display quantum (None: no rounding rule for the year)
+    mode = decimal.ROUND_HALF_UP
+    try:
+        quantum, mode = parse_rounding(get("rounding.euros").text)
+    except ParameterError:
+        if applies:
+            raise
+
+    summary: dict[str, Any] = {
+        "year": year,
+        "applies": applies,
+        "triggered": False,
+        "total_before": _money(total_before, quantum),
+        "previous_total": _money(previous_total, quantum),
+        "baseline_total": _money(baseline_total, quantum),
+        "comparison": None,
+        "drop": None,
+        "threshold": None,
+        "restore_to": None,
+        "target_total": None,
+        "coefficient": "1",
+        "complement_total": _money(Decimal(0), quantum),
+        "rounding_residual": None,
+        "note": None,
+        "sources": sources,
+    }
+
+    ratio: Fraction | None = Fraction(1)
+    target = total_before
+    if not applies:
+        summary["note"] = (
+            f"La clause de sauvegarde ne s'applique qu'aux années "
+            f"{', '.join(map(str, years)) or '(aucune)'} ; pas de majoration pour {year}."
+        )
+    else:
+        comparison = get("safeguard.comparison").text
+        restore_to = get("safeguard.restore_to").text
+        threshold = get("safeguard.drop_threshold").decimal
+        distribution = get("safeguard.distribution").text
+        if distribution != "proportional":
+            raise ParameterError(f"safeguard.distribution {distribution!r} is not supported")
+        for name, choice in (
+            ("safeguard.comparison", comparison),
+            ("safeguard.restore_to", restore_to),
+        ):
+            if choice not in RESTORE_CHOICES:
+                raise ParameterError(f"{name}: expected one of {RESTORE_CHOICES}, got {choice!r}")
+        totals = {"baseline_2016": baseline_total, "previous_year": previous_total}
+        reference = totals[comparison]
+        summary.update(comparison=comparison, restore_to=restore_to, threshold=str(threshold))
+        if reference > 0:
+            drop = (Fraction(reference) - Fraction(total_before)) / Fraction(reference)
+            summary["drop"] = str(_ratio_to_decimal(drop))
+            # « inférieur de plus de 10 % » : strictly more, compared exactly.
+            triggered = drop > Fraction(threshold)
+        else:
+            triggered = False
+            summary["note"] = "Montant de référence nul : la baisse n'est pas définie."
+        summary["triggered"] = triggered
+        if triggered:
+            target = totals[restore_to]
+            if total_before == 0:
+                ratio = None
+                target = total_before
+                summary["note"] = (
+                    "Aucune ROSP versée pour l'année : la majoration proportionnelle "
+                    "est impossible, aucun complément n'est versé."
+                )
+            elif target <= total_before:
+                summary["note"] = (
+                    "Le montant cible ne dépasse pas le montant versé : pas de complément (k = 1)."
+                )
+                target = total_before
+            else:
+                ratio = Fraction(target) / Fraction(total_before)
+
+    if not applies or quantum is None:  # the clause does not apply: payments untouched
+        after = list(euros)
+        coefficient = "1"
+    elif ratio is None or ratio == 1:
+        after = [round_exact(Fraction(e), quantum, mode) for e in euros]
+        coefficient = "1" if ratio is not None else "undefined"
+    else:
+        after = [round_exact(Fraction(e) * ratio, quantum, mode) for e in euros]
+        coefficient = str(_ratio_to_decimal(ratio))
+    complements = [a - e for a, e in zip(after, euros, strict=True)]
+    total_after = sum(after, Decimal(0))
+    summary.update(
+        coefficient=coefficient,
+        target_total=_money(target, quantum),
+        complement_total=_money(sum(complements, Decimal(0)), quantum),
+        rounding_residual=_money(total_after - target, quantum),
+        total_after=_money(total_after, quantum),
+    )
+    if ratio is not None and ratio != 1:
+        summary["coefficient_ratio"] = f"{target} / {total_before}"
+
+    out = payments.copy()
+    out["euros"] = euros
+    out["safeguard_coefficient"] = coefficient
+    out["complement"] = complements
+    out["euros_after_safeguard"] = after
+    return SafeguardResult(payments=out, summary=summary)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def read_payments_csv(path: Path | str) -> pd.DataFrame:
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise SafeguardInputError(f"{path}: file not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SafeguardInputError(f"{path}: unreadable CSV ({exc})") from None
+    _euros_column(frame, str(path))
+    return frame
+
+
+def write_payments_csv(payments: pd.DataFrame, path: Path | str, quantum: Decimal | None) -> None:
+    frame = payments.copy()
+    for column in ("euros", "complement", "euros_after_safeguard"):
+        frame[column] = [_money(Decimal(v), quantum) for v in frame[column]]
+    frame.to_csv(path, index=False)
+
+
+def run_safeguard(
+    year: int,
+    payments_csv: Path,
+    previous_total: str,
+    baseline_total: str,
+    out_dir: Path,
+    params: Parameters | None = None,
+) -> SafeguardResult:
+    """Read payments, apply the clause, write out_dir/payments.csv and out_dir/safeguard.json."""
+    params = params or load_parameters()
+    payments = read_payments_csv(payments_csv)
+    result = apply_safeguard(
+        payments,
+        year,
+        _to_decimal(previous_total, "previous_total"),
+        _to_decimal(baseline_total, "baseline_total"),
+        params,
+        source=str(payments_csv),
+    )
+    try:
+        quantum: Decimal | None = parse_rounding(params.get("rounding.euros", year).text)[0]
+    except ParameterError:
+        quantum = None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_payments_csv(result.payments, out_dir / "payments.csv", quantum)
+    with open(out_dir / "safeguard.json", "w", encoding="utf-8") as fh:
+        json.dump(result.summary, fh, sort_keys=True, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    return result

@@ -1,7 +1,6 @@
 """Pytest fixtures shared by every test module."""
 
 import pytest
-
 from helpers import run_cli
 
 

@@ -7,11 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from helpers import SEEDS
 
 from rosp.catalogue import CatalogueError, load_catalogue, load_parameters
 from rosp.catalogue.model import tables_dir
-
-from helpers import SEEDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bad_catalogues"
 SEED6 = SEEDS / "004_059d98efbb7f15e8.txt"

@@ -7,7 +7,9 @@ patient identifier column (architecture.md, "Identifiers").
 from __future__ import annotations
 
 #: Columns whose values identify a patient: never echoed in messages or logs.
-PATIENT_ID_COLUMNS: frozenset[str] = frozenset({"BEN_NIR_PSA", "BEN_IDT_ANO", "NIR_ANO_17", "BEN_NIR_ANO"})
+PATIENT_ID_COLUMNS: frozenset[str] = frozenset(
+    {"BEN_NIR_PSA", "BEN_IDT_ANO", "NIR_ANO_17", "BEN_NIR_ANO"}
+)
 
 
 class ClaimsError(ValueError):

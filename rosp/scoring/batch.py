@@ -189,10 +189,15 @@ def score_batch(
     # Where float noise could change a cent or a branch, recompute exactly.
     frac = tot_euros * 100 - np.floor(tot_euros * 100)
     risky_total = np.abs(frac - 0.5) < 1e-6
-    row_risk = (
-        near(rate, i) | near(rate, t) | near(rate, start) | near(-rate, -t)
-    ) & ~neutralised
-    risky_rows = np.add.reduceat(row_risk.astype(np.int64), boundaries) > 0 if len(g) else np.array([], bool)
+    # Rates and objectives are correctly rounded doubles of exact decimals, so an
+    # exact tie stays a tie; and with the (I − D) normalisation the rule is
+    # continuous, so a near-tie cannot move a cent. Only the (T − D) option has a
+    # jump at I: rows there are recomputed exactly.
+    if rules.normalisation == "target" and len(g):
+        row_risk = near(rate, i, 1e-9) & ~neutralised
+        risky_rows = np.add.reduceat(row_risk.astype(np.int64), boundaries) > 0
+    else:
+        risky_rows = np.zeros(len(boundaries), dtype=bool)
     cents = np.floor(tot_euros * 100 + 0.5)
     risky = np.flatnonzero(risky_total | risky_rows)
     ends = np.r_[boundaries[1:], len(g)]

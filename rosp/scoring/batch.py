@@ -65,6 +65,8 @@ def catalogue_frame(catalogue: Catalogue) -> pd.DataFrame:
                     "indicator_id": ind.id,
                     "intermediate": str(ind.intermediate),
                     "target": str(ind.target),
+                    "intermediate_f": float(ind.intermediate),
+                    "target_f": float(ind.target),
                     "lower": ind.direction == "lower",
                     "threshold": ind.threshold,
                     "points_max": ind.points,
@@ -74,19 +76,12 @@ def catalogue_frame(catalogue: Catalogue) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _rate_text(col: pd.Series | None, n: int) -> pd.Series:
-    """Rates as decimal text ('' when absent) so the exact path reads them exactly."""
+def _rate_column(col: pd.Series | None, n: int) -> pd.Series:
+    """Rates as given (decimal text or float; '' or NaN when absent), unconverted:
+    the float path parses them vectorised, the exact path reads each one exactly."""
     if col is None:
         return pd.Series([""] * n, dtype=object)
-
-    def conv(v: object) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return "" if v != v else repr(v)
-        return str(v).strip()
-
-    return col.map(conv).astype(object)
+    return col.astype(object).where(col.notna(), "")
 
 
 def prepare(
@@ -100,8 +95,8 @@ def prepare(
     grid = pat.merge(cat, on="programme", how="inner")
     c = counts.copy()
     c["doctor_id"] = c["doctor_id"].astype(str)
-    c["start_rate"] = _rate_text(c.get("start_rate"), len(c))
-    c["declared_rate"] = _rate_text(c.get("declared_rate"), len(c))
+    c["start_rate"] = _rate_column(c.get("start_rate"), len(c))
+    c["declared_rate"] = _rate_column(c.get("declared_rate"), len(c))
     c = c[["doctor_id", "indicator_id", "numerator", "denominator", "start_rate", "declared_rate"]]
     merged = grid.merge(c, on=["doctor_id", "indicator_id"], how="left", indicator="_m")
     merged["numerator"] = merged["numerator"].fillna(0).astype("int64")
@@ -116,8 +111,10 @@ def prepare(
     return merged.reset_index(drop=True), unmatched.reset_index(drop=True)
 
 
-def _to_float(text: pd.Series) -> np.ndarray:
-    return pd.to_numeric(text.replace("", np.nan), errors="coerce").to_numpy(dtype=float)
+def _to_float(values: pd.Series) -> np.ndarray:
+    if values.dtype.kind == "f":
+        return values.to_numpy(dtype=float)
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
 
 
 def _cents_text(cents: np.ndarray) -> pd.Series:
@@ -127,28 +124,39 @@ def _cents_text(cents: np.ndarray) -> pd.Series:
     return pd.Series(whole).str.cat(frac, sep=".")
 
 
-def _exact_group(rows: pd.DataFrame, rules: RuleParams) -> tuple[list, Fraction]:
-    """Score one doctor × programme exactly; returns per-row scores and the euro total."""
+_EXACT_FIELDS = (
+    "numerator", "denominator", "start_rate", "declared_rate", "intermediate", "target",
+    "lower", "threshold", "points_max", "patientele", "reference_patientele",
+)
+
+
+def _exact_rows(cols: dict[str, np.ndarray], lo: int, hi: int, rules: RuleParams) -> tuple[list, Fraction]:
+    """Score rows lo..hi (one doctor × programme) exactly; per-row scores and the euro total."""
     scores = []
     total = Fraction(0)
-    for r in rows.itertuples(index=False):
+    for k in range(lo, hi):
         sc = score_indicator(
-            numerator=int(r.numerator),
-            denominator=int(r.denominator),
-            start_rate=to_fraction(r.start_rate),
-            declared_rate=to_fraction(r.declared_rate),
-            intermediate=Fraction(r.intermediate),
-            target=Fraction(r.target),
-            direction="lower" if r.lower else "higher",
-            threshold=int(r.threshold),
-            points_max=int(r.points_max),
-            patientele=int(r.patientele),
-            reference_patientele=int(r.reference_patientele),
+            numerator=int(cols["numerator"][k]),
+            denominator=int(cols["denominator"][k]),
+            start_rate=to_fraction(cols["start_rate"][k]),
+            declared_rate=to_fraction(cols["declared_rate"][k]),
+            intermediate=Fraction(cols["intermediate"][k]),
+            target=Fraction(cols["target"][k]),
+            direction="lower" if cols["lower"][k] else "higher",
+            threshold=int(cols["threshold"][k]),
+            points_max=int(cols["points_max"][k]),
+            patientele=int(cols["patientele"][k]),
+            reference_patientele=int(cols["reference_patientele"][k]),
             rules=rules,
         )
         scores.append(sc)
         total += sc.euros
     return scores, total
+
+
+def _exact_group(rows: pd.DataFrame, rules: RuleParams) -> tuple[list, Fraction]:
+    cols = {f: rows[f].to_numpy() for f in _EXACT_FIELDS}
+    return _exact_rows(cols, 0, len(rows), rules)
 
 
 def score_batch(
@@ -165,8 +173,8 @@ def score_batch(
     d = g["denominator"].to_numpy(dtype=float)
     declared = _to_float(g["declared_rate"])
     start = _to_float(g["start_rate"])
-    i = _to_float(g["intermediate"])
-    t = _to_float(g["target"])
+    i = g["intermediate_f"].to_numpy(dtype=float)
+    t = g["target_f"].to_numpy(dtype=float)
     lower = g["lower"].to_numpy(dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(~np.isnan(declared), declared, np.where(d > 0, n / d, np.nan))
@@ -201,9 +209,10 @@ def score_batch(
     cents = np.floor(tot_euros * 100 + 0.5)
     risky = np.flatnonzero(risky_total | risky_rows)
     ends = np.r_[boundaries[1:], len(g)]
+    cols = {f: g[f].to_numpy() for f in _EXACT_FIELDS} if len(risky) else {}
     for k in risky:
         lo, hi = boundaries[k], ends[k]
-        scores, total = _exact_group(g.iloc[lo:hi], rules)
+        scores, total = _exact_rows(cols, lo, hi, rules)
         for j, sc in enumerate(scores):
             real[lo + j] = float(sc.realisation)
             points[lo + j] = float(sc.points)

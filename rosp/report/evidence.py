@@ -1,0 +1,57 @@
+"""The patients behind one indicator of one doctor (`rosp explain --indicator`).
+
+Pseudonymous patient ids are shown here on purpose: this is the evidence a
+doctor needs to contest a rate. They never go to logs or error messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from rosp.catalogue import load_catalogue
+from rosp.report.statement import StatementError, fr_percent, load_run
+
+
+def render_evidence(run_dir: Path, doctor_id: str, indicator_id: str, console: Console) -> None:
+    """Print the denominator patients of one indicator, numerator ones flagged."""
+    from rosp.engine.run import explain_patients
+
+    ind, _, manifest = load_run(run_dir)
+    year = int(manifest["year"])
+    try:
+        spec = load_catalogue(year).indicators[indicator_id]
+    except KeyError:
+        raise StatementError(f"unknown indicator {indicator_id!r} for {year}") from None
+    row = ind[(ind["doctor_id"] == doctor_id) & (ind["indicator_id"] == indicator_id)]
+    if row.empty:
+        raise StatementError(f"doctor {doctor_id!r} has no indicator {indicator_id} in run {run_dir}")
+    r = row.iloc[0]
+    patients = explain_patients(run_dir, doctor_id, indicator_id)
+    console.print(f"[bold]{spec.id}[/bold] {spec.label}")
+    console.print(
+        f"Taux constaté {fr_percent(r['rate'])} = {r['numerator']} / {r['denominator']} "
+        f"({'boîtes' if spec.threshold_unit == 'boites' else 'patients'}) ; "
+        f"objectifs {spec.printed_intermediate} → {spec.printed_target}"
+    )
+    if spec.declarative or patients.empty:
+        console.print("Aucune pièce patient : indicateur déclaratif ou sans patient pour ce médecin.")
+        return
+    table = Table(title="Patients retenus (identifiants pseudonymisés)")
+    for col in ("Patient", "Dénominateur", "Numérateur", "Unités", "Motif", "Acte décisif", "Date", "Code"):
+        table.add_column(col)
+    for p in patients.itertuples(index=False):
+        units = f"{getattr(p, 'num_units', '')}/{getattr(p, 'den_units', '')}"
+        table.add_row(
+            str(p.patient_id),
+            "oui" if p.in_denominator else "non",
+            "oui" if p.in_numerator else "non",
+            units,
+            str(p.reason),
+            str(p.claim_table or ""),
+            str(p.claim_date or ""),
+            str(p.claim_code or ""),
+        )
+    console.print(table)

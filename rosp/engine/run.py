@@ -1,0 +1,366 @@
+"""`rosp run`: claims -> patientèles -> indicators -> scoring -> run directory.
+
+All heavy work stays in DuckDB through Ibis; only per-doctor aggregates come back
+to pandas. Evidence is written straight from DuckDB (``COPY ... TO parquet``).
+Outputs are byte-identical across runs on the same data (sorted rows, fixed
+float formatting, no clock time outside ``timings.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import rosp
+from rosp.indicators.compiler import RESULT_COLUMNS, Compiler
+from rosp.indicators.definitions import ProgrammeDef, load_programmes
+
+EVIDENCE_COLUMNS = (
+    "doctor_id",
+    "programme",
+    "indicator_id",
+    "patient_id",
+    "in_denominator",
+    "in_numerator",
+    "den_units",
+    "num_units",
+    "reason",
+    "claim_table",
+    "claim_date",
+    "claim_code",
+)
+COUNTS_COLUMNS = ["doctor_id", "programme", "indicator_id", "numerator", "denominator", "start_rate", "declared_rate"]
+PATIENTELE_COLUMNS = ["doctor_id", "programme", "patientele"]
+CLEAN_VIEWS = (
+    "patients",
+    "mt_declarations",
+    "ald",
+    "services",
+    "drug_deliveries",
+    "bio_acts",
+    "ccam_acts",
+    "hospital_stays",
+    "hospital_diagnoses",
+    "hospital_acts",
+    "doctors",
+    "declarations",
+)
+
+#: progress(stage, done, total) -- called at the start/end of each stage
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    counts: pd.DataFrame
+    patientele: pd.DataFrame
+    indicators: pd.DataFrame | None
+    payments: pd.DataFrame | None
+    manifest: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def stages(programmes: dict[str, ProgrammeDef] | None = None) -> list[str]:
+    """Stage names reported to ``progress``, in order."""
+    programmes = programmes or load_programmes()
+    return ["load", "patientèles", *[f"indicateurs {s}" for s in programmes], "scoring", "écriture"]
+
+
+def _fmt_rate(x: Any) -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)) or x == "":
+        return ""
+    return f"{float(x):.6f}"
+
+
+def read_baseline(baseline: Path | None) -> pd.DataFrame:
+    """Start rates from a previous run directory (or its indicators.csv): doctor_id, indicator_id, start_rate."""
+    if baseline is None:
+        return pd.DataFrame(columns=["doctor_id", "indicator_id", "start_rate"])
+    path = Path(baseline)
+    if path.is_dir():
+        path = path / "indicators.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = df[["doctor_id", "indicator_id", "rate"]].rename(columns={"rate": "start_rate"})
+    df["start_rate"] = df["start_rate"].map(lambda v: _fmt_rate(v) if v != "" else "")
+    return df.drop_duplicates(["doctor_id", "indicator_id"], keep="first")
+
+
+def run(
+    data_dir: str | Path,
+    year: int,
+    out_dir: str | Path,
+    baseline: str | Path | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Load the extract in ``data_dir`` and run every programme for payment ``year``."""
+    from rosp.claims.load import load_claims
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    _tick(progress, "load", 0)
+    claims = load_claims(data_dir, year, rejects_dir=out / "rejected")
+    views = {n: claims.view(n) for n in CLEAN_VIEWS}
+    _tick(progress, "load", 1)
+    load_s = time.perf_counter() - t0
+    report = claims.report.to_dict() if hasattr(claims.report, "to_dict") else {}
+    return run_on_views(
+        claims.con, views, year, out, input_files=claims.input_files, baseline=baseline,
+        progress=progress, extra_timings={"load": load_s}, load_report=report,
+    )
+
+
+def _tick(progress: Progress | None, stage: str, done: int, total: int = 1) -> None:
+    if progress is not None:
+        progress(stage, done, total)
+
+
+def run_on_views(
+    con: Any,
+    views: dict[str, Any],
+    year: int,
+    out_dir: str | Path,
+    *,
+    input_files: dict[str, str] | None = None,
+    baseline: str | Path | None = None,
+    progress: Progress | None = None,
+    extra_timings: dict[str, float] | None = None,
+    load_report: dict[str, Any] | None = None,
+) -> RunResult:
+    """Run on clean views already registered on the Ibis DuckDB backend ``con``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "evidence").mkdir(exist_ok=True)
+    timings: dict[str, float] = dict(extra_timings or {})
+    programmes = load_programmes()
+    comp = Compiler(views, year, con=con)
+    raw = con.con  # the DuckDB connection
+    raw.execute("SET enable_progress_bar = false")  # the CLI draws its own (Rich) progress
+
+    # --- patientèles
+    t = time.perf_counter()
+    _tick(progress, "patientèles", 0)
+    pat_frames = []
+    for slug, prog in programmes.items():
+        p = comp.patientele(prog).execute()
+        p["programme"] = slug
+        pat_frames.append(p)
+    patientele = pd.concat(pat_frames, ignore_index=True)[PATIENTELE_COLUMNS]
+    patientele["doctor_id"] = patientele["doctor_id"].astype(str)
+    patientele["patientele"] = patientele["patientele"].astype("int64")
+    patientele = patientele.sort_values(["doctor_id", "programme"], kind="mergesort").reset_index(drop=True)
+    _tick(progress, "patientèles", 1)
+    timings["patienteles"] = time.perf_counter() - t
+
+    # --- indicators, per programme
+    decl = views["declarations"].execute()
+    decl["doctor_id"] = decl["doctor_id"].astype(str)
+    start = read_baseline(Path(baseline) if baseline else None)
+    counts_frames = []
+    evidence_rows: dict[str, int] = {}
+    for slug, prog in programmes.items():
+        stage = f"indicateurs {slug}"
+        t = time.perf_counter()
+        computed = [i for i in prog.indicators if i.kind != "declarative"]
+        _tick(progress, stage, 0, len(computed) + 1)
+        parts = []
+        for k, ind in enumerate(computed):
+            e = comp.compile(ind, prog)
+            e = e.mutate(programme=_lit(slug), indicator_id=_lit(ind.id))
+            parts.append(e.select(*EVIDENCE_COLUMNS))
+            _tick(progress, stage, k + 1, len(computed) + 1)
+        ev = parts[0]
+        for p in parts[1:]:
+            ev = ev.union(p, distinct=False)
+        ev_name = f"_rosp_evidence_{slug.replace('-', '_')}"
+        raw.execute(f'CREATE OR REPLACE TEMP TABLE "{ev_name}" AS {con.compile(ev)}')
+        path = out / "evidence" / f"{slug}.parquet"
+        raw.execute(
+            f'COPY (SELECT * FROM "{ev_name}" ORDER BY doctor_id, indicator_id, patient_id) '
+            f"TO '{_sql_path(path)}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+        evidence_rows[slug] = raw.execute(f'SELECT count(*) FROM "{ev_name}"').fetchone()[0]
+        agg = raw.execute(
+            f'SELECT doctor_id, indicator_id, sum(num_units)::BIGINT AS numerator, '
+            f'sum(den_units)::BIGINT AS denominator FROM "{ev_name}" GROUP BY ALL'
+        ).df()
+        raw.execute(f'DROP TABLE "{ev_name}"')
+        counts_frames.append(_programme_counts(prog, patientele, agg, decl))
+        _tick(progress, stage, len(computed) + 1, len(computed) + 1)
+        timings[f"indicators:{slug}"] = time.perf_counter() - t
+
+    counts = pd.concat(counts_frames, ignore_index=True)
+    counts = counts.drop(columns=["start_rate"]).merge(start, on=["doctor_id", "indicator_id"], how="left")
+    counts["start_rate"] = counts["start_rate"].fillna("")
+    counts = counts[COUNTS_COLUMNS].sort_values(["doctor_id", "programme", "indicator_id"], kind="mergesort")
+    counts = counts.reset_index(drop=True)
+
+    # --- scoring and eligibility
+    t = time.perf_counter()
+    _tick(progress, "scoring", 0)
+    indicators, payments, eligibility, catalogue = _score(counts, patientele, year, views)
+    _tick(progress, "scoring", 1)
+    timings["scoring"] = time.perf_counter() - t
+
+    # --- writing
+    t = time.perf_counter()
+    _tick(progress, "écriture", 0)
+    outputs = _write(out, counts, patientele, indicators, payments, eligibility)
+    outputs["evidence_rows"] = dict(sorted(evidence_rows.items()))
+    manifest = _manifest(year, catalogue, input_files or {}, outputs, programmes, load_report)
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    _tick(progress, "écriture", 1)
+    timings["writing"] = time.perf_counter() - t
+    timings = {k: round(v, 3) for k, v in timings.items()}
+    (out / "timings.json").write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return RunResult(out, counts, patientele, indicators, payments, manifest, timings)
+
+
+def _lit(value: str):
+    import ibis
+
+    return ibis.literal(value, "string")
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _programme_counts(prog: ProgrammeDef, patientele: pd.DataFrame, agg: pd.DataFrame, decl: pd.DataFrame) -> pd.DataFrame:
+    """doctor × indicator grid of one programme: doctors with a patientèle or any evidence."""
+    docs = set(patientele.loc[patientele["programme"] == prog.slug, "doctor_id"]) | set(agg["doctor_id"].astype(str))
+    docs_df = pd.DataFrame({"doctor_id": pd.Series(sorted(docs), dtype="str")})
+    inds = pd.DataFrame({"indicator_id": [i.id for i in prog.indicators], "_kind": [i.kind for i in prog.indicators]})
+    grid = docs_df.merge(inds, how="cross")
+    agg = agg.assign(doctor_id=agg["doctor_id"].astype("str"), indicator_id=agg["indicator_id"].astype("str"))
+    g = grid.merge(agg, on=["doctor_id", "indicator_id"], how="left")
+    d = decl.rename(columns={"numerator": "d_num", "denominator": "d_den"})
+    d = d.assign(doctor_id=d["doctor_id"].astype("str"), indicator_id=d["indicator_id"].astype("str"))
+    g = g.merge(d[["doctor_id", "indicator_id", "d_num", "d_den", "declared_rate"]], on=["doctor_id", "indicator_id"], how="left")
+    is_decl = g["_kind"] == "declarative"
+    g["numerator"] = np.where(is_decl, g["d_num"], g["numerator"])
+    g["denominator"] = np.where(is_decl, g["d_den"], g["denominator"])
+    g["numerator"] = pd.to_numeric(g["numerator"]).fillna(0).astype("int64")
+    g["denominator"] = pd.to_numeric(g["denominator"]).fillna(0).astype("int64")
+    g["declared_rate"] = np.where(is_decl, g["declared_rate"].map(_fmt_rate), "")
+    g["programme"] = prog.slug
+    g["start_rate"] = ""
+    return g[COUNTS_COLUMNS]
+
+
+def _score(counts: pd.DataFrame, patientele: pd.DataFrame, year: int, views: dict[str, Any]):
+    """Scoring (if rosp.scoring.batch is available) and eligibility (if rosp.eligibility is)."""
+    try:
+        from rosp.scoring.batch import score_batch
+    except ImportError:  # scoring not installed yet: counts-only run
+        return None, None, None, None
+    catalogue = None
+    try:
+        from rosp.catalogue import load_catalogue
+
+        catalogue = load_catalogue(year)
+    except Exception:  # noqa: BLE001 - catalogue optional for the counts
+        catalogue = None
+    res = score_batch(counts.drop(columns=["programme"]), patientele, year, catalogue)
+    indicators, payments = res.indicators.copy(), res.payments.copy()
+    eligibility = None
+    try:
+        from rosp.eligibility import evaluate
+    except ImportError:
+        evaluate = None
+    if evaluate is not None:
+        doctors = views["doctors"].execute()
+        doctors["doctor_id"] = doctors["doctor_id"].astype(str)
+        eligibility = evaluate(doctors, year)
+        eligibility = eligibility[["doctor_id", "programme", "eligible", "reason"]].copy()
+        eligibility["doctor_id"] = eligibility["doctor_id"].astype(str)
+        ok = eligibility.loc[eligibility["eligible"].astype(str).str.lower().isin(["true", "1"]), ["doctor_id", "programme"]]
+        indicators = indicators.merge(ok, on=["doctor_id", "programme"], how="inner")
+        payments = payments.merge(ok, on=["doctor_id", "programme"], how="inner")
+    indicators = indicators.sort_values(["doctor_id", "programme", "indicator_id"], kind="mergesort").reset_index(drop=True)
+    payments = payments.sort_values(["doctor_id", "programme"], kind="mergesort").reset_index(drop=True)
+    return indicators, payments, eligibility, catalogue
+
+
+def _write(out: Path, counts, patientele, indicators, payments, eligibility) -> dict[str, Any]:
+    from rosp.outputs import write_csv
+
+    write_csv(counts[[c for c in COUNTS_COLUMNS if c != "programme"]], out / "counts.csv")
+    write_csv(patientele, out / "patientele.csv")
+    outputs: dict[str, Any] = {"counts": len(counts), "patientele": len(patientele)}
+    if indicators is not None:
+        from rosp.outputs import format_indicators, format_payments
+        from rosp.scoring.batch import INDICATOR_COLUMNS, PAYMENT_COLUMNS
+
+        write_csv(format_indicators(indicators)[INDICATOR_COLUMNS], out / "indicators.csv")
+        write_csv(format_payments(payments)[PAYMENT_COLUMNS], out / "payments.csv")
+        outputs |= {"indicators": len(indicators), "payments": len(payments)}
+    if eligibility is not None:
+        e = eligibility.sort_values(["doctor_id", "programme"], kind="mergesort").copy()
+        e["eligible"] = np.where(e["eligible"].astype(str).str.lower().isin(["true", "1"]), "true", "false")
+        write_csv(e, out / "eligibility.csv")
+        outputs["eligibility"] = len(e)
+    return outputs
+
+
+def _manifest(year, catalogue, input_files, outputs, programmes, load_report) -> dict[str, Any]:
+    from rosp.indicators.definitions import DEFINITIONS_DIR, PROGRAMMES
+    from rosp.outputs import code_version, sha256_file
+
+    defs = {slug: sha256_file(DEFINITIONS_DIR / f"{stem}.toml") for slug, stem in PROGRAMMES.items()}
+    params = {
+        slug: {
+            "programme": {k: p.value for k, p in sorted(prog.params.items())},
+            "indicators": {i.id: {k: p.value for k, p in sorted(i.params.items())} for i in prog.indicators if i.params},
+        }
+        for slug, prog in programmes.items()
+    }
+    m: dict[str, Any] = {
+        "command": "run",
+        "year": year,
+        "inputs": dict(sorted(input_files.items())),
+        "code": code_version() if catalogue is not None else {"package": rosp.__version__},
+        "definitions_sha256": defs,
+        "indicator_parameters": params,
+        "outputs": outputs,
+    }
+    if catalogue is not None:
+        m["catalogue"] = {"version": catalogue.version, "content_sha256": catalogue.content_sha256}
+        try:
+            m["parameters"] = catalogue.params.snapshot(year)
+        except Exception:  # noqa: BLE001
+            pass
+    if load_report:
+        m["claims"] = load_report
+    return m
+
+
+def explain_patients(run_dir: str | Path, doctor_id: str, indicator_id: str) -> pd.DataFrame:
+    """Evidence rows of one doctor × indicator (pseudonymous patient ids), sorted by patient."""
+    import duckdb
+
+    files = sorted((Path(run_dir) / "evidence").glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no evidence in {run_dir}")
+    lst = ", ".join(f"'{_sql_path(f)}'" for f in files)
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            f"SELECT * FROM read_parquet([{lst}]) WHERE doctor_id = ? AND indicator_id = ? ORDER BY patient_id",
+            [str(doctor_id), str(indicator_id)],
+        ).df()
+    finally:
+        con.close()
+
+
+__all__ = ["RESULT_COLUMNS", "RunResult", "explain_patients", "read_baseline", "run", "run_on_views", "stages"]

@@ -1,0 +1,543 @@
+"""Compile declarative indicator definitions to Ibis expressions.
+
+Every condition compiles to a *witness* table, one row per patient who satisfies
+it, carrying the deciding claim: ``patient_id, w_table, w_date, w_code``.
+Conditions are patient-level (the fiches count care "quel que soit le
+prescripteur"); the doctor enters through the patientèle basis only (and through
+the prescriber for box-count indicators).
+
+An indicator then compiles to one row per (doctor_id, patient_id) *candidate* --
+a patient of the doctor's patientèle who satisfies the first denominator
+condition (the population trigger) -- with ``in_denominator``, ``in_numerator``,
+``den_units``, ``num_units``, ``reason`` and the deciding claim
+(``claim_table``, ``claim_date``, ``claim_code``).
+
+Reason codes: ``numerator``; ``not_numerator:<condition>`` (in the denominator,
+first failing numerator condition); ``excluded:<condition>`` (first failing
+denominator condition) or ``excluded:deceased``; ``boxes`` for box counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from rosp.indicators.codelists import load_codelist
+from rosp.indicators.definitions import Condition, IndicatorDef, ProgrammeDef
+from rosp.indicators.windows import ref_date, resolve_window
+
+WITNESS_COLUMNS = ("patient_id", "w_table", "w_date", "w_code")
+RESULT_COLUMNS = (
+    "doctor_id",
+    "patient_id",
+    "in_denominator",
+    "in_numerator",
+    "den_units",
+    "num_units",
+    "reason",
+    "claim_table",
+    "claim_date",
+    "claim_code",
+)
+
+_EVENT_SCHEMA = ibis.schema(
+    {
+        "patient_id": "string",
+        "date": "date",
+        "code": "string",
+        "tbl": "string",
+        "units": "int64",
+        "prescriber_id": "string",
+    }
+)
+_WITNESS_SCHEMA = ibis.schema({"patient_id": "string", "w_table": "string", "w_date": "date", "w_code": "string"})
+
+
+class CompileError(ValueError):
+    pass
+
+
+def _code_filter(col: ir.StringValue, exact: list[str], prefix: list[str]) -> ir.BooleanValue:
+    preds = []
+    if exact:
+        preds.append(col.isin(exact))
+    preds.extend(col.startswith(p) for p in prefix)
+    if not preds:
+        return ibis.literal(False)
+    out = preds[0]
+    for p in preds[1:]:
+        out = out | p
+    return out
+
+
+def _first_per_patient(t: ir.Table, order: tuple[str, ...] = ("w_date", "w_table", "w_code")) -> ir.Table:
+    w = ibis.window(group_by="patient_id", order_by=[t[c] for c in order])
+    return t.mutate(_rn=ibis.row_number().over(w)).filter(ibis._._rn == 0).select(*WITNESS_COLUMNS)
+
+
+class Compiler:
+    """Turns definitions into Ibis expressions over the claims clean views.
+
+    ``views`` maps view names of the clean-view contract (docs/architecture.md) to
+    Ibis tables. When ``con`` is given, shared intermediate results (code-list
+    events, witnesses, patientèles) are materialised once as temporary tables.
+    """
+
+    def __init__(self, views: Mapping[str, ir.Table], year: int, con: Any = None) -> None:
+        self.views = dict(views)
+        self.year = year
+        self.con = con
+        self.ref_end = dt.date(year, 12, 31)
+        self._cache: dict[str, ir.Table] = {}
+        self._n = 0
+
+    # ------------------------------------------------------------------ utils
+    def _mat(self, key: str, build) -> ir.Table:
+        if key in self._cache:
+            return self._cache[key]
+        expr = build()
+        if self.con is not None:
+            self._n += 1
+            name = f"_rosp_{self._n}_{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+            sql = self.con.compile(expr)
+            self.con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+            expr = self.con.table(name)
+        self._cache[key] = expr
+        return expr
+
+    def _view(self, name: str) -> ir.Table | None:
+        return self.views.get(name)
+
+    def _window(self, spec: str) -> tuple[dt.date, dt.date]:
+        return resolve_window(spec, self.year)
+
+    # ----------------------------------------------------------------- events
+    def events(self, list_name: str, group: str | None = None) -> ir.Table:
+        """All events (any date) matching a code list: patient_id, date, code, tbl, units, prescriber_id."""
+
+        def build() -> ir.Table:
+            cl = load_codelist(list_name)
+            parts: list[ir.Table] = []
+            for system in cl.systems:
+                exact, prefix = cl.for_system(system, group)
+                if not exact and not prefix:
+                    continue
+                parts.extend(self._system_events(system, exact, prefix))
+            if not parts:
+                return self._empty(_EVENT_SCHEMA)
+            out = parts[0]
+            for p in parts[1:]:
+                out = out.union(p)
+            return out
+
+        return self._mat(f"events|{list_name}|{group}", build)
+
+    def _system_events(self, system: str, exact: list[str], prefix: list[str]) -> list[ir.Table]:
+        null_s = ibis.null().cast("string")
+        out = []
+        if system == "ATC" and (t := self._view("drug_deliveries")) is not None:
+            out.append(
+                t.filter(_code_filter(t.atc, exact, prefix)).select(
+                    patient_id=t.patient_id.cast("string"), date=t.date.cast("date"), code=t.atc.cast("string"),
+                    tbl=ibis.literal("drug_deliveries"), units=t.boxes.cast("int64"),
+                    prescriber_id=t.prescriber_id.cast("string"),
+                )
+            )
+        elif system == "NABM" and (t := self._view("bio_acts")) is not None:
+            code = t.nabm.cast("string")
+            out.append(
+                t.filter(_code_filter(code, exact, prefix)).select(
+                    patient_id=t.patient_id.cast("string"), date=t.date.cast("date"), code=code,
+                    tbl=ibis.literal("bio_acts"), units=t.quantity.cast("int64"),
+                    prescriber_id=t.prescriber_id.cast("string"),
+                )
+            )
+        elif system == "NATURE" and (t := self._view("services")) is not None:
+            code = t.nature.cast("string")
+            out.append(
+                t.filter(_code_filter(code, exact, prefix)).select(
+                    patient_id=t.patient_id.cast("string"), date=t.date.cast("date"), code=code,
+                    tbl=ibis.literal("services"), units=t.quantity.cast("int64"),
+                    prescriber_id=t.prescriber_id.cast("string"),
+                )
+            )
+        elif system == "CCAM":
+            if (t := self._view("ccam_acts")) is not None:
+                out.append(
+                    t.filter(_code_filter(t.ccam, exact, prefix)).select(
+                        patient_id=t.patient_id.cast("string"), date=t.date.cast("date"), code=t.ccam.cast("string"),
+                        tbl=ibis.literal("ccam_acts"), units=ibis.literal(1, "int64"), prescriber_id=null_s,
+                    )
+                )
+            if (t := self._view("hospital_acts")) is not None:
+                out.append(
+                    t.filter(_code_filter(t.ccam, exact, prefix)).select(
+                        patient_id=t.patient_id.cast("string"), date=t.act_date.cast("date"), code=t.ccam.cast("string"),
+                        tbl=ibis.literal("hospital_acts"), units=ibis.literal(1, "int64"), prescriber_id=null_s,
+                    )
+                )
+        elif system == "CIM10" and (t := self._view("hospital_diagnoses")) is not None:
+            out.append(
+                t.filter(_code_filter(t.icd10, exact, prefix)).select(
+                    patient_id=t.patient_id.cast("string"), date=t.entry_date.cast("date"), code=t.icd10.cast("string"),
+                    tbl=ibis.literal("hospital_diagnoses"), units=ibis.literal(1, "int64"), prescriber_id=null_s,
+                )
+            )
+        return out
+
+    @staticmethod
+    def _daily(ev: ir.Table) -> ir.Table:
+        """One row per (patient, date): summed units, smallest (table, code)."""
+        return ev.group_by(["patient_id", "date"]).aggregate(
+            units=ev.units.sum(), tbl=ev.tbl.min(), code=ev.code.min()
+        )
+
+    def _kth(self, daily: ir.Table, min_count: int, count: str = "dates", keys: tuple[str, ...] = ("patient_id",)) -> ir.Table:
+        """Witness at the event where the running count reaches ``min_count``."""
+        w = ibis.window(group_by=list(keys), order_by=[daily.date], rows=(None, 0))
+        if count == "dates":
+            measure = ibis.row_number().over(ibis.window(group_by=list(keys), order_by=[daily.date])) + 1
+        elif count == "units":
+            measure = daily.units.sum().over(w)
+        else:
+            raise CompileError(f"count must be 'dates' or 'units', not {count!r}")
+        t = daily.mutate(_m=measure).filter(ibis._._m >= int(min_count))
+        t = t.select(patient_id=t.patient_id, w_table=t.tbl, w_date=t.date, w_code=t.code)
+        return _first_per_patient(t)
+
+    # ------------------------------------------------------------ conditions
+    def witness(self, cond: Condition, scope: Mapping[str, Condition]) -> ir.Table:
+        """Witness table of one condition; ``scope`` resolves ``anchor`` names."""
+        key = self._key(cond, scope)
+        return self._mat(f"witness|{key}", lambda: self._build(cond, scope))
+
+    def _key(self, cond: Condition, scope: Mapping[str, Condition]) -> str:
+        def enc(v: Any) -> Any:
+            if isinstance(v, Condition):
+                return {"block": v.block, "args": enc(v.args), "negate": v.negate}
+            if isinstance(v, dict):
+                return {k: enc(x) for k, x in sorted(v.items())}
+            if isinstance(v, (list, tuple)):
+                return [enc(x) for x in v]
+            return v
+
+        d = {"block": cond.block, "args": enc(cond.args)}
+        if "anchor" in cond.args:
+            d["anchor_key"] = self._key(scope[cond.args["anchor"]], scope)
+        return json.dumps(d, sort_keys=True, default=str)
+
+    def _build(self, cond: Condition, scope: Mapping[str, Condition]) -> ir.Table:
+        a = cond.args
+        b = cond.block
+        if b in ("has_events", "has_deliveries", "has_bio", "has_ccam", "has_service"):
+            start, end = self._window(a["window"])
+            ev = self.events(a["list"])
+            ev = ev.filter(ev.date.between(start, end))
+            return self._kth(self._daily(ev), a.get("min_count", 1), a.get("count", "dates"))
+        if b == "has_hospital_dx":
+            start, end = self._window(a["window"])
+            t = self._view("hospital_diagnoses")
+            if t is None:
+                return self._empty()
+            cl = load_codelist(a["list"])
+            exact, prefix = cl.for_system("CIM10")
+            kinds = list(a.get("kinds", ["DP", "DR", "DAS"]))
+            t = t.filter(_code_filter(t.icd10, exact, prefix), t.kind.isin(kinds), t.entry_date.between(start, end))
+            t = t.select(patient_id=t.patient_id.cast("string"), w_table=ibis.literal("hospital_diagnoses"),
+                         w_date=t.entry_date.cast("date"), w_code=t.icd10.cast("string"))
+            return _first_per_patient(t)
+        if b == "has_ald":
+            start, end = self._window(a["window"])
+            t = self._view("ald")
+            if t is None:
+                return self._empty()
+            exact, prefix = load_codelist(a["list"]).for_system("CIM10")
+            t = t.filter(_code_filter(t.icd10, exact, prefix), t.start_date <= end,
+                         t.end_date.isnull() | (t.end_date >= start))
+            t = t.select(patient_id=t.patient_id.cast("string"), w_table=ibis.literal("ald"),
+                         w_date=t.start_date.cast("date"), w_code=t.icd10.cast("string"))
+            return _first_per_patient(t)
+        if b == "hospital_stay_with":
+            start, end = self._window(a["window"])
+            dx, acts = self._view("hospital_diagnoses"), self._view("hospital_acts")
+            if dx is None or acts is None:
+                return self._empty()
+            ex, pre = load_codelist(a["dx_list"]).for_system("CIM10")
+            stays = dx.filter(_code_filter(dx.icd10, ex, pre)).select("patient_id", "stay_id").distinct()
+            ex, pre = load_codelist(a["act_list"]).for_system("CCAM")
+            acts = acts.filter(_code_filter(acts.ccam, ex, pre), acts.act_date.between(start, end))
+            j = acts.join(stays, [acts.patient_id == stays.patient_id, acts.stay_id == stays.stay_id])
+            t = j.select(patient_id=acts.patient_id.cast("string"), w_table=ibis.literal("hospital_acts"),
+                         w_date=acts.act_date.cast("date"), w_code=acts.ccam.cast("string"))
+            return _first_per_patient(t)
+        if b == "distinct_groups":
+            return self._distinct_groups(a)
+        if b == "first_event":
+            start, end = self._window(a["window"])
+            d = self._daily(self.events(a["list"]))
+            prev = d.date.lag().over(ibis.window(group_by="patient_id", order_by=[d.date]))
+            d = d.mutate(_prev=prev)
+            d = d.filter(d.date.between(start, end),
+                         d._prev.isnull() | (d.date.delta(d._prev, unit="day") > int(a["lookback_days"])))
+            t = d.select(patient_id=d.patient_id, w_table=d.tbl, w_date=d.date, w_code=d.code)
+            return _first_per_patient(t)
+        if b == "has_events_relative":
+            anchor = self.witness(scope[a["anchor"]], scope).select("patient_id", a_date="w_date")
+            ev = self.events(a["list"])
+            if a.get("prescriber") == "none":
+                ev = ev.filter(ev.prescriber_id.isnull())
+            elif a.get("prescriber") not in (None, "any"):
+                raise CompileError(f"{cond.name}: prescriber must be 'none' or 'any'")
+            j = ev.join(anchor, "patient_id")
+            delta = j.date.delta(j.a_date, unit="day")
+            j = j.filter(delta.between(int(a["from_days"]), int(a["to_days"])))
+            j = j.select("patient_id", "date", "code", "tbl", "units")
+            return self._kth(self._daily(j), a.get("min_count", 1))
+        if b == "has_stay_relative":
+            anchor = self.witness(scope[a["anchor"]], scope).select("patient_id", a_date="w_date")
+            st = self._view("hospital_stays")
+            if st is None:
+                return self._empty()
+            j = st.join(anchor, "patient_id")
+            lo = j.a_date + ibis.interval(days=int(a["from_days"])) if a["from_days"] >= 0 else j.a_date - ibis.interval(days=-int(a["from_days"]))
+            hi = j.a_date + ibis.interval(days=int(a["to_days"])) if a["to_days"] >= 0 else j.a_date - ibis.interval(days=-int(a["to_days"]))
+            exit_ = j.exit_date.fill_null(j.entry_date)
+            j = j.filter(j.entry_date <= hi, exit_ >= lo)
+            t = j.select(patient_id=j.patient_id.cast("string"), w_table=ibis.literal("hospital_stays"),
+                         w_date=j.entry_date.cast("date"), w_code=j.dp.cast("string"))
+            return _first_per_patient(t)
+        if b == "events_in_each_period":
+            anchor = self.witness(scope[a["anchor"]], scope).select("patient_id", a_date="w_date")
+            period, n = int(a["period_days"]), int(a["n_periods"])
+            ev = self.events(a["list"])
+            j = ev.join(anchor, "patient_id")
+            delta = j.date.delta(j.a_date, unit="day")
+            j = j.mutate(_idx=((delta - 1) // period).cast("int64")).filter(delta.between(1, period * n))
+            firsts = j.group_by(["patient_id", "_idx"]).aggregate(date=j.date.min())
+            per = firsts.group_by("patient_id").aggregate(_np=firsts._idx.nunique(), _last=firsts.date.max())
+            per = per.filter(per._np == n)
+            d = self._daily(j.select("patient_id", "date", "code", "tbl", "units"))
+            k = d.join(per, [d.patient_id == per.patient_id, d.date == per._last])
+            t = k.select(patient_id=d.patient_id, w_table=d.tbl, w_date=d.date, w_code=d.code)
+            return _first_per_patient(t)
+        if b in ("age_between", "age_years_in"):
+            at = ref_date(a.get("at", "ref_end"), self.year)
+            p = self._view("patients")
+            months = (at.year - p.birth_year.cast("int64")) * 12 + (at.month - p.birth_month.cast("int64"))
+            if at.day < 15:
+                months = months - 1
+            if b == "age_between":
+                ok = (months >= int(a["min_months"])) & (months < int(a["max_months"]))
+            else:
+                ok = (months // 12).isin([int(y) for y in a["years"]])
+            t = p.filter(ok)
+            t = t.select(patient_id=t.patient_id.cast("string"), w_table=ibis.literal("patients"),
+                         w_date=t.birth_date.cast("date"),
+                         w_code=ibis.literal("age_months=") + months.cast("string"))
+            return _first_per_patient(t)
+        if b == "any_of":
+            subs = [self.witness(c, scope) for c in a["of"]]
+            out = subs[0]
+            for s in subs[1:]:
+                out = out.union(s)
+            return _first_per_patient(out)
+        raise CompileError(f"unsupported block {b!r}")
+
+    def _empty(self, schema: ibis.Schema = _WITNESS_SCHEMA) -> ir.Table:
+        if self.con is not None:
+            cols = ", ".join(f'NULL::{"DATE" if t.is_date() else ("BIGINT" if t.is_integer() else "VARCHAR")} AS "{n}"' for n, t in schema.items())
+            return self.con.sql(f"SELECT {cols} WHERE false")
+        return ibis.memtable({k: [] for k in schema.names}, schema=schema)
+
+    def _distinct_groups(self, a: Mapping[str, Any]) -> ir.Table:
+        start, end = self._window(a["window"])
+        cl = load_codelist(a["list"])
+        min_groups = int(a["min_groups"])
+        parts = []
+        for g in cl.groups:
+            ev = self.events(a["list"], group=g)
+            ev = ev.filter(ev.date.between(start, end))
+            parts.append(self._daily(ev).mutate(grp=ibis.literal(g)))
+        if not parts:
+            raise CompileError(f"code list {a['list']} has no groups")
+        allg = parts[0]
+        for p in parts[1:]:
+            allg = allg.union(p)
+        if a.get("same_day", False):
+            day = allg.group_by(["patient_id", "date"]).aggregate(
+                _ng=allg.grp.nunique(), tbl=allg.tbl.min(), code=allg.code.min()
+            )
+            day = day.filter(day._ng >= min_groups)
+            t = day.select(patient_id=day.patient_id, w_table=day.tbl, w_date=day.date, w_code=day.code)
+            return _first_per_patient(t)
+        k = int(a.get("min_count_per_group", 1))
+        w = ibis.window(group_by=["patient_id", "grp"], order_by=[allg.date, allg.code])
+        reach = allg.mutate(_rn=ibis.row_number().over(w)).filter(ibis._._rn == k - 1)
+        w2 = ibis.window(group_by="patient_id", order_by=[reach.date, reach.grp])
+        reach = reach.mutate(_g=ibis.row_number().over(w2)).filter(ibis._._g == min_groups - 1)
+        return reach.select(patient_id=reach.patient_id, w_table=reach.tbl, w_date=reach.date, w_code=reach.code)
+
+    # ------------------------------------------------------------- patientèle
+    def basis(self, programme: ProgrammeDef) -> ir.Table:
+        """(doctor_id, patient_id) pairs of the patientèle the programme is computed on."""
+        return self._mat(f"basis|{programme.slug}", lambda: self._build_basis(programme))
+
+    def _build_basis(self, prog: ProgrammeDef) -> ir.Table:
+        p = prog.params
+        if prog.basis == "mt":
+            m = self._view("mt_declarations")
+            at = ref_date(p["mt_active_at"].value, self.year)
+            m = m.filter(m.start_date <= at, m.end_date.isnull() | (m.end_date >= at))
+            pairs = m.select(doctor_id=m.doctor_id.cast("string"), patient_id=m.patient_id.cast("string"))
+            if p["mt_requires_care_in_window"].value:
+                s = self._view("services")
+                start, end = self._window(p["mt_care_window"].value)
+                care = s.filter(s.date.between(start, end)).select(patient_id=s.patient_id.cast("string")).distinct()
+                pairs = pairs.join(care, "patient_id")
+            if "max_age_months" in p:
+                pat = self._view("patients")
+                months = (self.ref_end.year - pat.birth_year.cast("int64")) * 12 + (12 - pat.birth_month.cast("int64"))
+                young = pat.filter(months < int(p["max_age_months"].value)).select(patient_id=pat.patient_id.cast("string"))
+                pairs = pairs.join(young, "patient_id")
+            return pairs.distinct()
+        # specialist: >= k contacts (distinct dates) executed by the doctor in the window
+        s = self._view("services")
+        start, end = self._window(p["specialist_contact_window"].value)
+        docs = self.programme_doctors(prog)
+        s = s.filter(s.date.between(start, end), s.executant_id.notnull())
+        s = s.semi_join(docs, s.executant_id.cast("string") == docs.doctor_id)
+        natures = p.get("specialist_contact_natures")
+        if natures is not None and natures.value != "any":
+            exact, prefix = load_codelist(natures.value).for_system("NATURE")
+            s = s.filter(_code_filter(s.nature.cast("string"), exact, prefix))
+        c = s.group_by([s.executant_id.cast("string").name("doctor_id"), s.patient_id.cast("string").name("patient_id")]).aggregate(
+            _n=s.date.nunique()
+        )
+        return c.filter(c._n >= int(p["specialist_min_contacts"].value)).select("doctor_id", "patient_id")
+
+    def programme_doctors(self, prog: ProgrammeDef) -> ir.Table:
+        d = self._view("doctors")
+        if prog.specialties:
+            d = d.filter(d.specialty.cast("int64").isin([int(x) for x in prog.specialties]))
+        return d.select(doctor_id=d.doctor_id.cast("string")).distinct()
+
+    def patientele(self, prog: ProgrammeDef) -> ir.Table:
+        """Weighting patientèle per doctor: basis patients alive at the reference date."""
+        b = self.basis(prog)
+        pat = self._view("patients")
+        alive = pat.filter(pat.death_date.isnull() | (pat.death_date > self.ref_end)).select(
+            patient_id=pat.patient_id.cast("string")
+        )
+        j = b.join(alive, "patient_id")
+        return j.group_by("doctor_id").aggregate(patientele=j.patient_id.nunique())
+
+    # ------------------------------------------------------------- indicators
+    def compile(self, ind: IndicatorDef, programme: ProgrammeDef) -> ir.Table:
+        """Per (doctor_id, patient_id) evidence rows of one computed indicator."""
+        if ind.kind == "patients":
+            return self._compile_patients(ind, programme)
+        if ind.kind == "boxes":
+            return self._compile_boxes(ind, programme)
+        raise CompileError(f"{ind.id}: declarative indicators are not compiled")
+
+    def _compile_patients(self, ind: IndicatorDef, prog: ProgrammeDef) -> ir.Table:
+        scope = {c.name: c for c in (*ind.denominator, *ind.numerator)}
+        conds = list(ind.denominator) + list(ind.numerator)
+        trig = self.witness(ind.denominator[0], scope)
+        t = trig.rename(t0="w_table", d0="w_date", c0="w_code")
+        for i, c in enumerate(conds[1:], start=1):
+            w = self.witness(c, scope).rename(**{f"t{i}": "w_table", f"d{i}": "w_date", f"c{i}": "w_code"})
+            t = t.left_join(w, "patient_id").drop("patient_id_right")
+        pat = self._view("patients")
+        dead = pat.group_by(pat.patient_id.cast("string").name("patient_id")).aggregate(
+            _death=pat.death_date.cast("date").min()
+        )
+        t = t.left_join(dead, "patient_id").drop("patient_id_right")
+
+        def ok(i: int, c: Condition) -> ir.BooleanValue:
+            present = t[f"d{i}"].notnull()
+            return ~present if c.negate else present
+
+        nden = len(ind.denominator)
+        deceased = t._death.notnull() & (t._death <= self.ref_end) if ind.exclude_deceased else ibis.literal(False)
+        den_ok = ~deceased
+        for i, c in enumerate(ind.denominator):
+            den_ok = den_ok & ok(i, c)
+        num_ok = den_ok
+        for i, c in enumerate(ind.numerator, start=nden):
+            num_ok = num_ok & ok(i, c)
+
+        # reason: first failing condition
+        branches = []
+        for i, c in enumerate(ind.denominator):
+            if i:
+                branches.append((~ok(i, c), f"excluded:{c.name}"))
+        branches.append((deceased, "excluded:deceased"))
+        for i, c in enumerate(ind.numerator, start=nden):
+            branches.append((~ok(i, c), f"not_numerator:{c.name}"))
+        reason = ibis.cases(*branches, else_="numerator")
+
+        # deciding claim: latest non-negated numerator witness if in numerator, else the trigger
+        ct, cd, cc = t.t0, t.d0, t.c0
+        first = True
+        for i, c in enumerate(ind.numerator, start=nden):
+            if c.negate:
+                continue
+            if first:
+                nt, nd, nc = t[f"t{i}"], t[f"d{i}"], t[f"c{i}"]
+                first = False
+            else:
+                later = t[f"d{i}"] > nd
+                nt, nd, nc = later.ifelse(t[f"t{i}"], nt), later.ifelse(t[f"d{i}"], nd), later.ifelse(t[f"c{i}"], nc)
+        if not first:
+            ct, cd, cc = num_ok.ifelse(nt, ct), num_ok.ifelse(nd, cd), num_ok.ifelse(nc, cc)
+
+        per_patient = t.select(
+            patient_id=t.patient_id,
+            in_denominator=den_ok,
+            in_numerator=num_ok,
+            den_units=den_ok.cast("int64"),
+            num_units=num_ok.cast("int64"),
+            reason=reason,
+            claim_table=ct,
+            claim_date=cd,
+            claim_code=cc,
+        )
+        b = self.basis(prog)
+        j = b.join(per_patient, "patient_id")
+        return j.select(*RESULT_COLUMNS)
+
+    def _compile_boxes(self, ind: IndicatorDef, prog: ProgrammeDef) -> ir.Table:
+        start, end = self._window(ind.boxes["window"])
+        dd = self._view("drug_deliveries")
+        exact, prefix = load_codelist(ind.boxes["list"]).for_system("ATC")
+        dd = dd.filter(_code_filter(dd.atc, exact, prefix), dd.date.between(start, end), dd.prescriber_id.notnull())
+        docs = self.programme_doctors(prog)
+        dd = dd.mutate(doctor_id=dd.prescriber_id.cast("string"), patient_id=dd.patient_id.cast("string"))
+        dd = dd.join(docs, "doctor_id")
+        boxes = dd.boxes.cast("int64")
+        key = dd.date.cast("string") + "|" + dd.cip13.cast("string")
+        g = dd.group_by(["doctor_id", "patient_id"]).aggregate(
+            den_units=boxes.sum(),
+            num_units=dd.generic_group.notnull().ifelse(boxes, 0).sum(),
+            _key=key.max(),
+        )
+        g = g.filter(g.den_units > 0)
+        return g.select(
+            doctor_id=g.doctor_id,
+            patient_id=g.patient_id,
+            in_denominator=g.den_units > 0,
+            in_numerator=g.num_units > 0,
+            den_units=g.den_units.cast("int64"),
+            num_units=g.num_units.cast("int64"),
+            reason=ibis.literal("boxes"),
+            claim_table=ibis.literal("drug_deliveries"),
+            claim_date=g._key.split("|")[0].cast("date"),
+            claim_code=g._key.split("|")[1],
+        )

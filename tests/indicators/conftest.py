@@ -1,0 +1,6 @@
+import sys
+from pathlib import Path
+
+# clean_builders lives in tests/engine; decks.py next to this file
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))

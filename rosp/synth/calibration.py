@@ -1,0 +1,249 @@
+"""Doctor practice-quality propensity -> patient-level probabilities, and the
+calibration report.
+
+Each doctor d has a latent propensity z_d ~ N(0, 1); for indicator i the doctor's
+own propensity is z_{d,i} = rho * z_d + sqrt(1 - rho^2) * e_{d,i} (still N(0,1)).
+The doctor's expected rate is logistic in z:  r = expit(a_i + b_i * z), with a_i, b_i
+solved so that r(z_30) = objectif intermédiaire and r(z_80) = objectif cible, where
+z_30 = Phi^-1(0.30) and z_80 = Phi^-1(0.80). The same formula holds for the
+lower-is-better indicators (then b_i < 0: the 30 % worst doctors are above the
+intermediate objective, the 20 % best below the target). A shrink factor on b_i
+absorbs part of the binomial noise of small denominators.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+Z30 = -0.5244005127080407
+Z80 = 0.8416212335729143
+RHO = 0.6
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    id: str
+    programme: str
+    intermediate: float
+    target: float
+    lower_is_better: bool = False
+    declarative: bool = False
+    minimum: int = 5  # seuil minimal (patients, or boxes for CAR-08/09)
+    label: str = ""
+
+
+#: 2018 tables (avenant 6), rows in table order. Objectives as fractions.
+SPECS: tuple[IndicatorSpec, ...] = (
+    IndicatorSpec("ENF-01", "mt-enfant", 0.43, 0.70, label="asthme persistant traité CSI/anti-leucotriènes"),
+    IndicatorSpec("ENF-02", "mt-enfant", 0.25, 0.60, label="asthme persistant 6-16 ans avec EFR"),
+    IndicatorSpec("ENF-03", "mt-enfant", 0.80, 0.95, declarative=True, label="courbe de corpulence"),
+    IndicatorSpec("ENF-04", "mt-enfant", 0.50, 0.80, label="2 doses ROR < 2 ans"),
+    IndicatorSpec("ENF-05", "mt-enfant", 0.43, 0.83, label="méningocoque C < 18 mois"),
+    IndicatorSpec("ENF-06", "mt-enfant", 0.52, 0.11, lower_is_better=True, label="C3G/C4G < 4 ans"),
+    IndicatorSpec("ENF-07", "mt-enfant", 0.31, 0.07, lower_is_better=True, label="C3G/C4G >= 4 ans"),
+    IndicatorSpec("ENF-08", "mt-enfant", 0.80, 0.95, declarative=True, label="dépistage sensoriel"),
+    IndicatorSpec("ENF-09", "mt-enfant", 0.80, 0.95, declarative=True, label="dépistage langage 3-5 ans"),
+    IndicatorSpec("ENF-10", "mt-enfant", 0.69, 0.83, label="examen M'T dents"),
+    IndicatorSpec("CAR-01", "cardiologie", 0.26, 0.46, label="post-IDM 4 classes"),
+    IndicatorSpec("CAR-02", "cardiologie", 0.57, 0.74, label="IC bêtabloquant + IEC/sartan"),
+    IndicatorSpec("CAR-03", "cardiologie", 0.64, 0.77, label="trithérapie avec diurétique"),
+    IndicatorSpec("CAR-04", "cardiologie", 0.88, 0.94, label="trithérapie créatinine + kaliémie"),
+    IndicatorSpec("CAR-05", "cardiologie", 0.60, 0.75, label="MAPA / automesure"),
+    IndicatorSpec("CAR-06", "cardiologie", 0.73, 0.57, lower_is_better=True, label="P2Y12 en N et N-2"),
+    IndicatorSpec("CAR-07", "cardiologie", 0.65, 0.80, label="LDL < 1 g/l post-IDM (non observable)"),
+    IndicatorSpec("CAR-08", "cardiologie", 0.84, 0.93, minimum=10, label="boîtes antihypertenseurs répertoire"),
+    IndicatorSpec("CAR-09", "cardiologie", 0.89, 0.98, minimum=10, label="boîtes statines répertoire"),
+    IndicatorSpec("GAS-01", "gastro-enterologie", 0.63, 0.86, label="CCR opéré imagerie /6 mois"),
+    IndicatorSpec("GAS-02", "gastro-enterologie", 0.15, 0.40, label="CCR opéré ACE /3 mois"),
+    IndicatorSpec("GAS-03", "gastro-enterologie", 0.24, 0.60, label="MICI 5-ASA protéinurie"),
+    IndicatorSpec("GAS-04", "gastro-enterologie", 0.63, 0.86, label="MICI azathioprine 3 NFS"),
+    IndicatorSpec("GAS-05", "gastro-enterologie", 0.030, 0.012, lower_is_better=True,
+                  label="coloscopie après polypectomie N-1/N-2"),
+    IndicatorSpec("GAS-06", "gastro-enterologie", 0.49, 0.71, label="TRU après éradication HP"),
+    IndicatorSpec("GAS-07", "gastro-enterologie", 0.20, 0.25, label="adénome après test positif"),
+    IndicatorSpec("GAS-08", "gastro-enterologie", 0.85, 0.95, declarative=True, label="transmission au MT"),
+    IndicatorSpec("END-01", "endocrinologie", 0.74, 0.89, label="basal-bolus < 70 ans"),
+    IndicatorSpec("END-02", "endocrinologie", 0.80, 0.95, declarative=True, label="compte-rendu au MT"),
+    IndicatorSpec("END-03", "endocrinologie", 0.56, 0.82, label="cancer thyroïde Tg + anti-Tg"),
+    IndicatorSpec("END-04", "endocrinologie", 0.38, 0.67, label="cytoponction avant chirurgie nodule"),
+    IndicatorSpec("END-05", "endocrinologie", 0.20, 0.05, lower_is_better=True, declarative=True,
+                  label="Basedow sans scintigraphie"),
+    IndicatorSpec("END-06", "endocrinologie", 0.42, 0.57, label="diabétique >= 4 POD"),
+    IndicatorSpec("END-07", "endocrinologie", 0.64, 0.85, label="initiation insuline autonome"),
+    IndicatorSpec("END-08", "endocrinologie", 0.28, 0.09, lower_is_better=True, label="initiation insuline à l'hôpital"),
+)
+SPEC_BY_ID = {s.id: s for s in SPECS}
+INDICATOR_IDS = tuple(s.id for s in SPECS)
+INDEX = {s.id: i for i, s in enumerate(SPECS)}
+
+#: (slope shrink, intercept shift) per computed indicator, absorbing the binomial
+#: noise of the per-doctor denominators: fitted by simulation (grid search on the
+#: expected 30th/80th percentiles of num/den, denominators of a 1,000,000-patient
+#: run, seed 42). Patients per doctor do not depend on the size of the run
+#: (doctors are drawn per inhabitant), so the fit holds for any --patients.
+ADJUST: dict[str, tuple[float, float]] = {
+    "ENF-01": (0.45, 0.0), "ENF-02": (0.55, 0.05), "ENF-04": (0.3, -0.2), "ENF-05": (0.65, 0.0),
+    "ENF-06": (0.9, 0.05), "ENF-07": (0.85, 0.05), "ENF-10": (0.6, -0.05), "CAR-01": (0.85, 0.0),
+    "CAR-02": (0.85, 0.0), "CAR-03": (0.8, 0.0), "CAR-04": (0.55, -0.05), "CAR-05": (0.95, 0.0),
+    "CAR-06": (0.8, 0.0), "CAR-07": (0.8, 0.0), "GAS-01": (0.65, 0.0), "GAS-02": (0.4, 0.05),
+    "GAS-03": (0.95, 0.0), "GAS-04": (0.85, -0.05), "GAS-05": (0.8, 0.05), "GAS-06": (0.95, 0.0),
+    "GAS-07": (0.4, 0.0), "END-01": (0.95, 0.0), "END-03": (0.85, 0.0), "END-04": (0.85, 0.0),
+    "END-06": (0.7, 0.0), "END-07": (0.85, -0.05), "END-08": (0.8, 0.05),
+}
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def logistic_params(spec: IndicatorSpec, adjusted: bool = True) -> tuple[float, float]:
+    """(a, b) of r = expit(a + b z): exact at z_30 / z_80 when not adjusted."""
+    a30, a80 = _logit(spec.intermediate), _logit(spec.target)
+    b = (a80 - a30) / (Z80 - Z30)
+    a = a30 - b * Z30
+    if adjusted:
+        shrink, shift = ADJUST.get(spec.id, (1.0, 0.0))
+        a, b = a + shift, b * shrink
+    return a, b
+
+
+def fit_adjustment(spec: IndicatorSpec, den: np.ndarray, reps: int = 400, seed: int = 0) -> tuple[float, float]:
+    """Grid search of (shrink, shift) so that the expected percentiles of num/den over
+    doctors with these denominators hit the objectives (used to fill ADJUST)."""
+    rng = np.random.default_rng(seed)
+    den = np.asarray(den)
+    den = den[den >= spec.minimum]
+    dd = np.tile(den, reps)
+    z = rng.standard_normal(len(dd))
+    a0, b0 = logistic_params(spec, adjusted=False)
+    best: tuple[float, float, float] | None = None
+    for shrink in np.linspace(0.3, 1.1, 17):
+        for shift in np.linspace(-0.6, 0.6, 25):
+            rate = rng.binomial(dd, 1 / (1 + np.exp(-(a0 + shift + b0 * shrink * z)))) / dd
+            q = (70, 20) if spec.lower_is_better else (30, 80)
+            p1, p2 = np.percentile(rate, q[0]), np.percentile(rate, q[1])
+            err = (p1 - spec.intermediate) ** 2 + (p2 - spec.target) ** 2
+            if best is None or err < best[0]:
+                best = (err, float(shrink), float(shift))
+    assert best is not None
+    return round(best[1], 2), round(best[2], 2)
+
+
+def _normal_quantiles(n: int) -> np.ndarray:
+    """Phi^-1((k + 0.5) / n), k = 0..n-1 (Acklam-free: via erfinv-like bisection)."""
+    p = (np.arange(n) + 0.5) / n
+    lo, hi = np.full(n, -8.0), np.full(n, 8.0)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        cdf = 0.5 * (1 + np.vectorize(math.erf)(mid / math.sqrt(2)))
+        lo = np.where(cdf < p, mid, lo)
+        hi = np.where(cdf < p, hi, mid)
+    return (lo + hi) / 2
+
+
+def doctor_rates(z_common: np.ndarray, rng: np.random.Generator,
+                 groups: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """(n_indicators, n_doctors) expected rates from the common propensity.
+
+    Within each group of doctors (specialty), the indicator propensities are
+    replaced by the normal quantiles of their ranks, so that even a group of 15
+    endocrinologists spans the distribution evenly (stratified draw)."""
+    n = len(z_common)
+    eps = rng.standard_normal((len(SPECS), n))
+    z = RHO * z_common[None, :] + math.sqrt(1 - RHO * RHO) * eps
+    for idx in (groups or {}).values():
+        if len(idx) == 0:
+            continue
+        q = _normal_quantiles(len(idx))
+        for i in range(len(SPECS)):
+            ranks = np.argsort(np.argsort(z[i, idx], kind="stable"), kind="stable")
+            z[i, idx] = q[ranks]
+    out = np.empty_like(z)
+    for i, spec in enumerate(SPECS):
+        a, b = logistic_params(spec)
+        out[i] = 1.0 / (1.0 + np.exp(-(a + b * z[i])))
+    return out
+
+
+class GroundTruth:
+    """Per doctor, per indicator numerator / denominator as simulated."""
+
+    def __init__(self, n_doctors: int) -> None:
+        self.num = np.zeros((len(SPECS), n_doctors), dtype=np.int64)
+        self.den = np.zeros((len(SPECS), n_doctors), dtype=np.int64)
+
+    def add(self, ind: str, doctors: np.ndarray, in_num: np.ndarray, weight: np.ndarray | None = None) -> None:
+        doctors = np.asarray(doctors, dtype=np.int64)
+        ok = doctors >= 0
+        if not ok.any():
+            return
+        i = INDEX[ind]
+        n = self.den.shape[1]
+        w = np.ones(len(doctors), dtype=np.int64) if weight is None else np.asarray(weight, dtype=np.int64)
+        self.den[i] += np.bincount(doctors[ok], weights=w[ok], minlength=n).astype(np.int64)
+        self.num[i] += np.bincount(doctors[ok], weights=(w * np.asarray(in_num, dtype=np.int64))[ok],
+                                   minlength=n).astype(np.int64)
+
+
+def percentile_table(gt: GroundTruth, doctor_programmes: dict[str, np.ndarray]) -> list[dict]:
+    """Per indicator: doctors at/above threshold, percentiles of the doctor rate."""
+    rows = []
+    for i, spec in enumerate(SPECS):
+        eligible = doctor_programmes[spec.programme]
+        den = gt.den[i][eligible]
+        num = gt.num[i][eligible]
+        ok = den >= spec.minimum
+        rates = num[ok] / den[ok] if ok.any() else np.array([])
+        row = {
+            "id": spec.id,
+            "label": spec.label,
+            "direction": "lower" if spec.lower_is_better else "higher",
+            "declarative": spec.declarative,
+            "intermediate": spec.intermediate,
+            "target": spec.target,
+            "doctors": int(len(eligible)),
+            "doctors_at_threshold": int(ok.sum()),
+            "median_den": float(np.median(den[ok])) if ok.any() else float("nan"),
+        }
+        if len(rates):
+            if spec.lower_is_better:
+                row["p_int"] = float(np.percentile(rates, 70))
+                row["p_target"] = float(np.percentile(rates, 20))
+            else:
+                row["p_int"] = float(np.percentile(rates, 30))
+                row["p_target"] = float(np.percentile(rates, 80))
+        else:
+            row["p_int"] = row["p_target"] = float("nan")
+        rows.append(row)
+    return rows
+
+
+def render_markdown(rows: list[dict], patients: int, seed: int, year: int) -> str:
+    def pct(x: float) -> str:
+        return "n/a" if x != x else f"{100 * x:.1f} %"
+
+    lines = [
+        f"# Calibration of the synthetic extract (patients={patients}, seed={seed}, year={year})",
+        "",
+        "Per-doctor rates are computed from the simulated ground truth (the numerator and",
+        "denominator membership the generator decided), for doctors of the programme whose",
+        "denominator reaches the seuil minimal (5 patients; 10 boxes for CAR-08/09).",
+        "For higher-is-better indicators the 30th percentile is compared with the",
+        "intermediate objective and the 80th with the target; for lower-is-better ones",
+        "(mirror) the 70th percentile with the intermediate objective and the 20th with",
+        "the target. Declarative indicators: rates of the ROSP_DECL rows.",
+        "",
+        "| indicator | label | dir. | doctors (≥ seuil / all) | median den. | obj. int. | sim. | target | sim. |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['id']}{' (décl.)' if r['declarative'] else ''} | {r['label']} | {r['direction']} | "
+            f"{r['doctors_at_threshold']} / {r['doctors']} | {r['median_den']:.0f} | "
+            f"{pct(r['intermediate'])} | {pct(r['p_int'])} | {pct(r['target'])} | {pct(r['p_target'])} |"
+        )
+    lines.append("")
+    return "\n".join(lines)

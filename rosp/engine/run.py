@@ -169,7 +169,7 @@ def run_on_views(
     for slug, prog in programmes.items():
         stage = f"indicateurs {slug}"
         t = time.perf_counter()
-        computed = [i for i in prog.indicators if i.kind != "declarative"]
+        computed = [i for i in prog.indicators if not i.declared]
         _tick(progress, stage, 0, len(computed) + 1)
         parts = []
         for k, ind in enumerate(computed):
@@ -240,7 +240,7 @@ def _programme_counts(prog: ProgrammeDef, patientele: pd.DataFrame, agg: pd.Data
     """doctor × indicator grid of one programme: doctors with a patientèle or any evidence."""
     docs = set(patientele.loc[patientele["programme"] == prog.slug, "doctor_id"]) | set(agg["doctor_id"].astype(str))
     docs_df = pd.DataFrame({"doctor_id": pd.Series(sorted(docs), dtype="str")})
-    inds = pd.DataFrame({"indicator_id": [i.id for i in prog.indicators], "_kind": [i.kind for i in prog.indicators]})
+    inds = pd.DataFrame({"indicator_id": [i.id for i in prog.indicators], "_kind": ["declarative" if i.declared else i.kind for i in prog.indicators]})
     grid = docs_df.merge(inds, how="cross")
     agg = agg.assign(doctor_id=agg["doctor_id"].astype("str"), indicator_id=agg["indicator_id"].astype("str"))
     g = grid.merge(agg, on=["doctor_id", "indicator_id"], how="left")

@@ -87,6 +87,14 @@ class IndicatorDef:
     boxes: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Param] = field(default_factory=dict)
     notes: str = ""
+    #: where the rate comes from: "claims" (compiled definition) or "declarations"
+    #: (the doctor's declared rate; the claims definition stays as the alternative)
+    measurement: str = "claims"
+
+    @property
+    def declared(self) -> bool:
+        """True when the engine takes this indicator's rate from the declarations file."""
+        return self.kind == "declarative" or self.measurement == "declarations"
 
     def codelists(self) -> list[str]:
         names: set[str] = set()
@@ -201,8 +209,11 @@ def _indicator(raw: dict[str, Any], programme: str, prog_params: dict[str, Param
         if not {"list", "window"} <= set(boxes):
             raise DefinitionError(f"{where}: boxes needs list and window")
         load_codelist(boxes["list"])
+    measurement = str(own["measurement"].value) if "measurement" in own else "claims"
+    if measurement not in ("claims", "declarations"):
+        raise DefinitionError(f"{where}: parameter measurement must be 'claims' or 'declarations'")
     return IndicatorDef(
-        id=raw["id"], programme=programme, label=raw["label"], kind=raw["kind"],
+        id=raw["id"], programme=programme, label=raw["label"], kind=raw["kind"], measurement=measurement,
         provenance=raw["provenance"], source=raw["source"], confidence=raw["confidence"],
         denominator=den, numerator=num,
         exclude_deceased=bool(_resolve(raw.get("exclude_deceased", True), params, where)),

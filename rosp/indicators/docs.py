@@ -46,6 +46,11 @@ def render_indicator(ind: IndicatorDef, prog: ProgrammeDef) -> str:
     lines.append(
         f"- **Type**: {ind.kind}. **Provenance**: {ind.provenance} ({ind.source}); **confidence**: {ind.confidence}."
     )
+    if ind.measurement == "declarations":
+        lines.append(
+            "- **Measured from the declarations** (parameter `measurement` = declarations, see its source): "
+            "the claims definition below is the alternative, selected with `measurement` = claims."
+        )
     if ind.kind == "declarative":
         lines.append("- Rate, numerator and denominator come from the `declarations` view (doctor's declaration).")
     elif ind.kind == "boxes":

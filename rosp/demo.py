@@ -47,7 +47,7 @@ def national_summary(run_dir: Path, console: Console) -> pd.DataFrame:
 
 def demo_command(
     out: Path = typer.Option(Path("out/demo"), "--out", help="where to write data and results"),
-    patients: int = typer.Option(20_000, "--patients"),
+    patients: int = typer.Option(100_000, "--patients"),
     seed: int = typer.Option(42, "--seed"),
     year: int = typer.Option(2018, "--year"),
 ) -> None:
@@ -57,9 +57,17 @@ def demo_command(
 
     console = Console(width=max(Console().width, 110))
     data, run_dir = out / "data", out / "run"
-    with _progress(console) as progress:
-        generate(patients, seed, year, data, progress=progress)
-        run(data, year, run_dir, progress=progress)
+    with _progress(console) as bar:
+        synth_task = bar.add_task("données synthétiques", total=patients)
+        generate(patients, seed, year, data, progress=lambda d, t: bar.update(synth_task, completed=d, total=t))
+        tasks: dict[str, int] = {}
+
+        def on_stage(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        run(data, year, run_dir, progress=on_stage)
     national_summary(run_dir, console)
     pay = pd.read_csv(run_dir / "payments.csv", dtype={"doctor_id": str, "euros": str})
     pay["eur"] = pay["euros"].map(Decimal)

@@ -184,6 +184,15 @@ def check_types(
 # ---------------------------------------------------------------- row-level checks
 
 
+def has_duplicate_keys(con, schema: TableSchema, typed_sql: str) -> bool:
+    """Whether any primary key value occurs twice (a hash aggregate, no sort)."""
+    if not schema.primary_key:
+        return False
+    pk = ", ".join(q(c) for c in schema.primary_key)
+    sql = f"SELECT 1 FROM ({typed_sql}) GROUP BY {pk} HAVING count(*) > 1 LIMIT 1"
+    return bool(con.execute(sql).fetchall())
+
+
 def typed_select(schema: TableSchema, source_sql: str) -> str:
     """SELECT casting every declared column to its type, keeping ``_file`` and ``_row``."""
     cols = [f"CAST({q(c.name)} AS {DUCKDB_TYPES[c.type]}) AS {q(c.name)}" for c in schema.columns]
@@ -195,8 +204,12 @@ def check_rows_sql(
     typed_sql: str,
     period: tuple[date, date],
     kept_tables: set[str],
+    has_duplicates: bool = True,
 ) -> str:
     """SQL returning the typed rows plus a ``_reason`` code (NULL = row kept).
+
+    ``has_duplicates=False`` (the caller checked that no primary key repeats)
+    skips the window that ranks duplicates, the costliest part on fact tables.
 
     Rules, first match wins: null in a non-nullable column, care date outside the
     period, missing/rejected parent for each reference, then duplicate primary key
@@ -235,7 +248,7 @@ def check_rows_sql(
         cases.append(f"WHEN k{i}._hit IS NULL THEN 'parent_rejected:{parent}'")
     reason0 = f"CASE {' '.join(cases)} END" if cases else "CAST(NULL AS VARCHAR)"
     base = f"SELECT s.*, {reason0} AS _reason0 FROM ({typed_sql}) s {' '.join(joins)}"
-    if schema.primary_key:
+    if schema.primary_key and has_duplicates:
         pk = ", ".join(q(c) for c in schema.primary_key)
         dup = (
             f"CASE WHEN _reason0 IS NULL AND row_number() OVER "

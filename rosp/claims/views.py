@@ -27,8 +27,14 @@ DCIR_KEY_SQL = ", ".join(DCIR_JOIN_KEY)
 
 
 def _ref(table: str, alias: str) -> str:
-    # Short, patient-free pointer to the deciding claim line.
-    return f"'{table}:' || {alias}.DCT_ORD_NUM || '-' || {alias}.PRS_ORD_NUM"
+    # Smallest (DCT_ORD_NUM, PRS_ORD_NUM) of the group, tagged with its table; turned
+    # into a short, patient-free text by _ref_text after aggregation (strings are
+    # built once per group, not once per line).
+    return f"{{'t': '{table}', 'd': {alias}.DCT_ORD_NUM, 'p': {alias}.PRS_ORD_NUM}}"
+
+
+def _ref_text(col: str) -> str:
+    return f"{col}.t || ':' || {col}.d || '-' || {col}.p"
 
 
 # Liquidation number -> doctor_id. A number that already is a statistical number
@@ -43,14 +49,19 @@ WHERE STA_PFS_NUM NOT IN (SELECT PFS_PFS_NUM FROM DA_PRA_R)
 # NIR_ANO_17 (PMSI) = BEN_NIR_PSA; several BEN_RNG_GEM map to one person.
 _NIR_MAP = "SELECT BEN_NIR_PSA, min(BEN_IDT_ANO) AS patient_id FROM IR_BEN_R GROUP BY BEN_NIR_PSA"
 
-_PRS_LINES = f"""
-SELECT b.BEN_IDT_ANO AS patient_id, p.*
+# Non-information DCIR lines with their patient, computed once and shared by the
+# four fact views (the patient join over the largest table is the costly part).
+_PRS_LINES_SQL = f"""
+SELECT b.BEN_IDT_ANO AS patient_id, {DCIR_KEY_SQL}, p.EXE_SOI_DTD, p.PRS_NAT_REF, p.PRS_ACT_QTE,
+       p.PFS_EXE_NUM, p.PFS_PRE_NUM, p.CPL_MAJ_TOP, p.PSE_SPE_COD, p.PSP_SPE_COD
 FROM ER_PRS_F p JOIN IR_BEN_R b USING (BEN_NIR_PSA, BEN_RNG_GEM)
 WHERE p.{INFO_LINE}
 """
+_PRS_LINES = "SELECT * FROM _rosp_prs_lines"
 
 VIEW_SQL: dict[str, str] = {
     "_rosp_doctor_map": _DOCTOR_MAP,
+    "_rosp_prs_lines": _PRS_LINES_SQL,
     "_rosp_nir_map": _NIR_MAP,
     "patients": """
 SELECT BEN_IDT_ANO AS patient_id,
@@ -100,7 +111,7 @@ WITH g AS (
     HAVING sum(PRS_ACT_QTE) > 0
 )
 SELECT g.patient_id, g.date, g.nature, e.doctor_id AS executant_id, p.doctor_id AS prescriber_id,
-       g.executant_specialty, g.cpl_maj_top, g.quantity, g.claim_ref
+       g.executant_specialty, g.cpl_maj_top, g.quantity, {_ref_text("g.claim_ref")} AS claim_ref
 FROM g
 LEFT JOIN _rosp_doctor_map e ON e.num = g.PFS_EXE_NUM
 LEFT JOIN _rosp_doctor_map p ON p.num = g.PFS_PRE_NUM
@@ -117,7 +128,7 @@ WITH g AS (
 )
 SELECT g.patient_id, g.date, g.cip13, r.PHA_ATC_C07 AS atc, r.PHA_GRS_NUM AS generic_group,
        coalesce(r.PHA_CND_TOP = 'GC', false) AS large_pack, g.boxes,
-       p.doctor_id AS prescriber_id, g.prescriber_specialty, g.claim_ref
+       p.doctor_id AS prescriber_id, g.prescriber_specialty, {_ref_text("g.claim_ref")} AS claim_ref
 FROM g
 LEFT JOIN IR_PHA_R r ON r.PHA_CIP_C13 = g.cip13
 LEFT JOIN _rosp_doctor_map p ON p.num = g.PFS_PRE_NUM
@@ -133,7 +144,7 @@ WITH g AS (
     HAVING sum(d.BIO_ACT_QSN) > 0
 )
 SELECT g.patient_id, g.date, g.nabm, g.quantity, p.doctor_id AS prescriber_id,
-       e.doctor_id AS executant_id, g.claim_ref
+       e.doctor_id AS executant_id, {_ref_text("g.claim_ref")} AS claim_ref
 FROM g
 LEFT JOIN _rosp_doctor_map p ON p.num = g.PFS_PRE_NUM
 LEFT JOIN _rosp_doctor_map e ON e.num = g.PFS_EXE_NUM
@@ -150,7 +161,7 @@ WITH g AS (
     HAVING sum(l.PRS_ACT_QTE) > 0
 )
 SELECT g.patient_id, g.date, g.ccam, e.doctor_id AS executant_id, g.executant_specialty,
-       g.quantity, g.claim_ref
+       g.quantity, {_ref_text("g.claim_ref")} AS claim_ref
 FROM g LEFT JOIN _rosp_doctor_map e ON e.num = g.PFS_EXE_NUM
 """,
     "hospital_stays": """
@@ -206,16 +217,18 @@ def build_views(con) -> dict[str, dict[str, int]]:
     for name in VIEWS:
         stats[name] = {"rows": con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]}
     for name, (table, qty) in CORRECTED_VIEWS.items():
+        # p = non-information lines with a known patient (the lines the view reads)
         src = (
-            "ER_PRS_F p"
+            "_rosp_prs_lines p"
             if table == "ER_PRS_F"
-            else f"{table} d JOIN ER_PRS_F p USING ({DCIR_KEY_SQL})"
+            else f"{table} d JOIN _rosp_prs_lines p USING ({DCIR_KEY_SQL})"
         )
         col = f"p.{qty}" if qty == "PRS_ACT_QTE" else f"d.{qty}"
         lines, corrections = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE {col} < 0) FROM {src} WHERE p.{INFO_LINE}"
+            f"SELECT count(*), count(*) FILTER (WHERE {col} < 0) FROM {src}"
         ).fetchall()[0]
         stats[name] |= {"lines": lines, "correction_lines": corrections}
+    con.execute("DROP TABLE IF EXISTS _rosp_prs_lines")
     return stats
 
 

@@ -8,7 +8,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rosp.catalogue import CatalogueError
+from rosp.claims.errors import ClaimsError
 from rosp.engine.run import run, stages
+from rosp.indicators.definitions import DefinitionError
 
 
 def run_command(
@@ -33,7 +36,19 @@ def run_command(
                 bar.start_task(task)
             bar.update(task, completed=done, total=total)
 
-        result = run(data, year, out, baseline=baseline, progress=progress)
+        try:
+            result = run(data, year, out, baseline=baseline, progress=progress)
+        except (ClaimsError, CatalogueError, DefinitionError, FileNotFoundError) as exc:
+            bar.stop()
+            console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+    tables = result.manifest.get("claims", {}).get("tables", {})
+    rejected = {t: v["rows_rejected"] for t, v in tables.items() if v.get("rows_rejected")}
+    read = sum(v.get("rows_read", 0) for v in tables.values())
+    console.print(
+        f"Lignes lues : {read} ; rejetées : {sum(rejected.values())}"
+        + (f" ({', '.join(f'{t} {n}' for t, n in sorted(rejected.items()))}, détail dans {out / 'rejected'})" if rejected else "")
+    )
     n_pay = 0 if result.payments is None else len(result.payments)
     console.print(
         f"Run {year} écrit dans {result.out_dir}: {len(result.counts)} lignes de comptage, "

@@ -39,19 +39,39 @@ def render_evidence(run_dir: Path, doctor_id: str, indicator_id: str, console: C
     if spec.declarative or patients.empty:
         console.print("Aucune pièce patient : indicateur déclaratif ou sans patient pour ce médecin.")
         return
-    table = Table(title="Patients retenus (identifiants pseudonymisés)")
-    for col in ("Patient", "Dénominateur", "Numérateur", "Unités", "Motif", "Acte décisif", "Date", "Code"):
-        table.add_column(col)
+    table = Table(title="Patients du dénominateur et candidats exclus (identifiants pseudonymisés)")
+    for col in ("Patient", "Dén.", "Num.", "Unités", "Motif", "Pièce décisive", "Date", "Code"):
+        table.add_column(col, no_wrap=col in ("Patient", "Date", "Code"))
     for p in patients.itertuples(index=False):
-        units = f"{getattr(p, 'num_units', '')}/{getattr(p, 'den_units', '')}"
         table.add_row(
             str(p.patient_id),
             "oui" if p.in_denominator else "non",
             "oui" if p.in_numerator else "non",
-            units,
-            str(p.reason),
+            f"{int(p.num_units)}/{int(p.den_units)}",
+            reason_fr(str(p.reason)),
             str(p.claim_table or ""),
-            str(p.claim_date or ""),
+            _date(p.claim_date),
             str(p.claim_code or ""),
         )
     console.print(table)
+    console.print(
+        f"{int(patients['in_denominator'].sum())} au dénominateur, {int(patients['in_numerator'].sum())} "
+        f"au numérateur ; unités : numérateur/dénominateur (boîtes pour les indicateurs en boîtes)."
+    )
+
+
+def _date(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)[:10]
+
+
+def reason_fr(code: str) -> str:
+    """French label of an evidence reason code (codes are stable, labels are for reading)."""
+    kind, _, cond = code.partition(":")
+    return {
+        "numerator": "au numérateur",
+        "boxes": "boîtes prescrites",
+        "not_numerator": f"hors numérateur ({cond})",
+        "excluded": "exclu : décédé" if cond == "deceased" else f"exclu ({cond})",
+    }.get(kind, code)

@@ -70,6 +70,7 @@ from typing import Any
 import pandas as pd
 
 from rosp.catalogue.parameters import ParameterError, Parameters, load_parameters
+from rosp.textcsv import read_text_csv
 
 COLUMNS = (
     "doctor_id",
@@ -286,13 +287,7 @@ def validate_doctors(doctors: pd.DataFrame, source: str = "<doctors>") -> list[d
 def read_doctors_csv(path: Path | str) -> pd.DataFrame:
     """Read and validate a doctor register CSV (all columns kept as text)."""
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise EligibilityInputError(f"{path}: file not found") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise EligibilityInputError(f"{path}: unreadable CSV ({exc})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = read_text_csv(path, EligibilityInputError)
     validate_doctors(frame, source=str(path))
     return frame
 

@@ -49,6 +49,7 @@ from typing import Any
 import pandas as pd
 
 from rosp.catalogue.parameters import ParameterError, Parameters, load_parameters
+from rosp.textcsv import read_text_csv
 
 PAYMENT_COLUMNS = ("doctor_id", "programme", "patientele", "points", "euros")
 ADDED_COLUMNS = ("safeguard_coefficient", "complement", "euros_after_safeguard")
@@ -299,12 +300,7 @@ def apply_safeguard(
 
 def read_payments_csv(path: Path | str) -> pd.DataFrame:
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise SafeguardInputError(f"{path}: file not found") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SafeguardInputError(f"{path}: unreadable CSV ({exc})") from None
+    frame = read_text_csv(path, SafeguardInputError)
     _euros_column(frame, str(path))
     return frame
 

@@ -22,20 +22,8 @@ import rosp
 from rosp.indicators.compiler import RESULT_COLUMNS, Compiler
 from rosp.indicators.definitions import ProgrammeDef, load_programmes
 
-EVIDENCE_COLUMNS = (
-    "doctor_id",
-    "programme",
-    "indicator_id",
-    "patient_id",
-    "in_denominator",
-    "in_numerator",
-    "den_units",
-    "num_units",
-    "reason",
-    "claim_table",
-    "claim_date",
-    "claim_code",
-)
+# Evidence = the compiler's per-patient result, tagged with programme and indicator.
+EVIDENCE_COLUMNS = ("doctor_id", "programme", "indicator_id", *RESULT_COLUMNS[1:])
 COUNTS_COLUMNS = ["doctor_id", "programme", "indicator_id", "numerator", "denominator", "start_rate", "declared_rate"]
 PATIENTELE_COLUMNS = ["doctor_id", "programme", "patientele"]
 CLEAN_VIEWS = (

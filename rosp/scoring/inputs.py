@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rosp.catalogue import Catalogue
+from rosp.textcsv import read_text_csv
 
 COUNTS_REQUIRED = ["doctor_id", "indicator_id", "numerator", "denominator", "start_rate"]
 COUNTS_OPTIONAL = ["declared_rate"]
@@ -52,13 +53,7 @@ class Validated:
 
 def read_csv_text(path: Path, required: list[str]) -> pd.DataFrame:
     """Read a CSV as text (no type guessing), checking the header."""
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    except FileNotFoundError:
-        raise InputError(str(path), None, None, "file not found") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(str(path), None, None, f"unreadable CSV: {exc}") from None
-    df.columns = [c.strip() for c in df.columns]
+    df = read_text_csv(path, lambda message: InputError(str(path), None, None, message.split(": ", 1)[-1]))
     for col in required:
         if col not in df.columns:
             raise InputError(str(path), None, col, "missing column")

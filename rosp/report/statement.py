@@ -47,6 +47,19 @@ def fr_euros(amount: str | Decimal) -> str:
     return fr_number(amount, 2) + " €"
 
 
+def _print_eligibility(run_dir: Path, doctor_id: str, console: Console) -> None:
+    """Eligibility and commitments (L.162-5 21° CSS) when the run decided them."""
+    path = run_dir / "eligibility.csv"
+    if not path.exists():
+        return
+    from rosp.eligibility import reason_label_fr
+
+    el = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for _, e in el[el["doctor_id"] == doctor_id].iterrows():
+        prog = e["programme"] or "—"
+        console.print(f"Éligibilité ({prog}) : {reason_label_fr(e['reason'])}")
+
+
 def _is_declared(spec, r) -> bool:
     """A declarative indicator whose rate is not numerator ÷ denominator was declared."""
     if not spec.declarative or r["rate"] == "":
@@ -75,7 +88,13 @@ def render_statement(run_dir: Path, doctor_id: str, console: Console | None = No
     mine = ind[ind["doctor_id"] == doctor_id]
     my_pay = pay[pay["doctor_id"] == doctor_id]
     if mine.empty and my_pay.empty:
-        raise StatementError(f"doctor {doctor_id!r} is not in run {run_dir}")
+        el = run_dir / "eligibility.csv"
+        known = el.exists() and doctor_id in set(pd.read_csv(el, dtype=str)["doctor_id"])
+        if not known:
+            raise StatementError(f"doctor {doctor_id!r} is not in run {run_dir}")
+        console.print(f"[bold]ROSP {manifest['year']} — médecin {doctor_id} : aucune rémunération.[/bold]")
+        _print_eligibility(run_dir, doctor_id, console)
+        return
     params = catalogue.params
     s = params.get("scoring.intermediate_share", year)
     console.print(
@@ -90,6 +109,7 @@ def render_statement(run_dir: Path, doctor_id: str, console: Console | None = No
             title="Relevé individuel ROSP",
         )
     )
+    _print_eligibility(run_dir, doctor_id, console)
     total = Decimal("0.00")
     for _, p in my_pay.iterrows():
         prog = catalogue.programme(p["programme"])

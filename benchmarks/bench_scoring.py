@@ -113,7 +113,7 @@ random counts and starting rates. Time excludes reading/writing files.
 Speed-up of the vectorised path over the reference: **{ref['seconds'] / vec['seconds']:.1f}×**.
 Goal: vectorised under 2 s on 2 cores — {'met' if vec['seconds'] < 2 else 'NOT met'}.
 Payments identical to the cent on all {len(vec['euros']):,} doctors: **{agree}**
-({vec['exact_groups']} doctor totals near a half-cent or an objective were recomputed exactly).
+({vec['exact_groups']} doctor totals within float noise of a half-cent were recomputed exactly).
 """
     write_section("Scoring (bench_scoring.py)", body)
     print(body)

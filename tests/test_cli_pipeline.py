@@ -59,3 +59,12 @@ def test_missing_table_is_a_clear_error(pipeline, cli, tmp_path):
     r = cli("run", "--data", str(bad), "--out", str(tmp_path / "o"))
     assert r.returncode == 2
     assert "ER_PHA_F" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_statement_of_an_unpaid_doctor_explains_why(pipeline, cli):
+    el = pd.read_csv(pipeline / "run" / "eligibility.csv", dtype=str, keep_default_na=False)
+    unpaid = el[el["eligible"] == "false"]
+    assert not unpaid.empty
+    r = cli("explain", "--run", str(pipeline / "run"), "--doctor", unpaid["doctor_id"].iloc[0])
+    assert r.returncode == 0, r.stderr
+    assert "aucune rémunération" in r.stdout and "Éligibilité" in r.stdout

@@ -47,6 +47,13 @@ def fr_euros(amount: str | Decimal) -> str:
     return fr_number(amount, 2) + " €"
 
 
+def _declared_measurements() -> set[str]:
+    """Ids of non-declarative indicators that the engine measures from declarations."""
+    from rosp.indicators.definitions import load_programmes
+
+    return {i.id for p in load_programmes().values() for i in p.indicators if i.measurement == "declarations"}
+
+
 def _print_eligibility(run_dir: Path, doctor_id: str, console: Console) -> None:
     """Eligibility and commitments (L.162-5 21° CSS) when the run decided them."""
     path = run_dir / "eligibility.csv"
@@ -96,6 +103,7 @@ def render_statement(run_dir: Path, doctor_id: str, console: Console | None = No
         _print_eligibility(run_dir, doctor_id, console)
         return
     params = catalogue.params
+    declared_in_run = _declared_measurements()
     s = params.get("scoring.intermediate_share", year)
     console.print(
         Panel.fit(
@@ -139,6 +147,11 @@ def render_statement(run_dir: Path, doctor_id: str, console: Console | None = No
                 if neutral
                 else f"Taux constaté {fr_percent(r['rate'])} ({r['numerator']}/{r['denominator']} {unit}"
                 + (", taux déclaré par le médecin" if _is_declared(spec, r) else "")
+                + (
+                    ", mesuré sur déclaration : l'information n'existe pas dans le SNDS"
+                    if spec.id in declared_in_run and not spec.declarative
+                    else ""
+                )
                 + f") ; taux de départ {fr_percent(r['start_rate'])} ; réalisation {fr_percent(r['realisation'])} "
                 f"de {spec.points} points × pondération = {fr_number(r['points'], 4)} points × "
                 f"{fr_euros(prog.point_value)} = {fr_number(r['euros'], 4)} €"

@@ -86,7 +86,8 @@ class Compiler:
 
     ``views`` maps view names of the clean-view contract (docs/architecture.md) to
     Ibis tables. When ``con`` is given, shared intermediate results (code-list
-    events, witnesses, patientèles) are materialised once as temporary tables.
+    events, witnesses, patientèles) are materialised once: as temporary tables on a
+    DuckDB backend, with ``Table.cache()`` on any other Ibis backend (PySpark).
     """
 
     def __init__(self, views: Mapping[str, ir.Table], year: int, con: Any = None) -> None:
@@ -95,21 +96,41 @@ class Compiler:
         self.con = con
         self.ref_end = dt.date(year, 12, 31)
         self._cache: dict[str, ir.Table] = {}
+        self._temp: list[Any] = []  # materialised results, for release()
         self._n = 0
 
     # ------------------------------------------------------------------ utils
+    @property
+    def _duckdb(self) -> bool:
+        return self.con is not None and getattr(self.con, "name", None) == "duckdb"
+
     def _mat(self, key: str, build) -> ir.Table:
         if key in self._cache:
             return self._cache[key]
         expr = build()
-        if self.con is not None:
+        if self._duckdb:
             self._n += 1
             name = f"_rosp_{self._n}_{hashlib.sha1(key.encode()).hexdigest()[:8]}"
             sql = self.con.compile(expr)
             self.con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
             expr = self.con.table(name)
+            self._temp.append(name)
+        elif self.con is not None:
+            # any other Ibis backend (e.g. PySpark): its own cache, computed once on first use
+            expr = expr.cache()
+            self._temp.append(expr)
         self._cache[key] = expr
         return expr
+
+    def release(self) -> None:
+        """Drop the materialised intermediate results (temp tables / cached tables)."""
+        for item in self._temp:
+            if isinstance(item, str):
+                self.con.con.execute(f'DROP TABLE IF EXISTS "{item}"')
+            else:
+                item.release()
+        self._temp.clear()
+        self._cache.clear()
 
     def _view(self, name: str) -> ir.Table | None:
         return self.views.get(name)
@@ -350,7 +371,7 @@ class Compiler:
         raise CompileError(f"unsupported block {b!r}")
 
     def _empty(self, schema: ibis.Schema = _WITNESS_SCHEMA) -> ir.Table:
-        if self.con is not None:
+        if self._duckdb:
             cols = ", ".join(f'NULL::{"DATE" if t.is_date() else ("BIGINT" if t.is_integer() else "VARCHAR")} AS "{n}"' for n, t in schema.items())
             return self.con.sql(f"SELECT {cols} WHERE false")
         return ibis.memtable({k: [] for k in schema.names}, schema=schema)

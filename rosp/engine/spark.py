@@ -1,0 +1,190 @@
+"""Run the indicator definitions on Apache Spark (PySpark), from the same Ibis code.
+
+The query logic is written once: :class:`rosp.indicators.compiler.Compiler` builds
+Ibis expressions over the claims clean views, and Ibis compiles them to DuckDB SQL
+or to Spark SQL. This module provides the Spark side:
+
+* :func:`spark_session` -- a small local Spark session (tests, laptops);
+* :func:`views_to_spark` -- the clean views, exported from DuckDB to Parquet
+  (``COPY ... TO``), registered on an Ibis PySpark backend with identical column
+  types (dates stay dates);
+* :func:`compute_counts` -- numerator / denominator per doctor × computed indicator,
+  on any Ibis backend (DuckDB or PySpark), aggregated exactly as ``rosp run`` does
+  (``sum(num_units)``, ``sum(den_units)`` over the evidence rows).
+
+The claims loader and its validation are DuckDB SQL; Spark runs on the exported
+clean views. ``pyspark`` is an optional dependency (``pip install rosp[spark]``)
+and needs a Java runtime (17+).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rosp.claims.views import VIEWS
+from rosp.indicators.compiler import Compiler
+from rosp.indicators.definitions import ProgrammeDef, load_programmes
+
+COUNT_COLUMNS = ["doctor_id", "indicator_id", "numerator", "denominator"]
+
+
+def spark_session(
+    master: str = "local[2]",
+    shuffle_partitions: int = 4,
+    app_name: str = "rosp",
+    conf: dict[str, str] | None = None,
+) -> Any:
+    """A quiet Spark session: ``master``, few shuffle partitions, UTC, no UI.
+
+    For a cluster, pass its ``master`` and ``conf`` (or build the session yourself:
+    every function below takes any :class:`pyspark.sql.SparkSession`).
+    """
+    from pyspark.sql import SparkSession
+
+    # quiet start: no hostname warning, log4j errors only (the JVM starts with these)
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    java_opts = f"-Duser.timezone=UTC -Dlog4j2.configurationFile={_log4j_file().as_uri()}"
+    b = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", java_opts)
+        .config("spark.executor.extraJavaOptions", java_opts)
+        # the compiled plans are deep (one sub-plan per condition); keep the
+        # adaptive planner, it coalesces the small shuffles of small extracts
+        .config("spark.sql.adaptive.enabled", "true")
+    )
+    for k, v in (conf or {}).items():
+        b = b.config(k, v)
+    spark = b.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+_LOG4J2 = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+
+
+def _log4j_file() -> Path:
+    path = Path(tempfile.gettempdir()) / "rosp-spark-log4j2.properties"
+    if not path.exists() or path.read_text() != _LOG4J2:
+        path.write_text(_LOG4J2)
+    return path
+
+
+def spark_backend(spark: Any) -> Any:
+    """The Ibis PySpark backend on ``spark``."""
+    import ibis
+
+    return ibis.pyspark.connect(spark)
+
+
+def export_views(claims: Any, out_dir: str | Path, views: tuple[str, ...] = VIEWS) -> Path:
+    """Write the clean views of ``claims`` (a :class:`~rosp.claims.load.Claims`) as
+    ``<out_dir>/<view>.parquet`` with DuckDB ``COPY ... TO``; column types are kept."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    raw = claims.con.con
+    for name in views:
+        path = str(out / f"{name}.parquet").replace("'", "''")
+        raw.execute(f'COPY (SELECT * FROM "{name}") TO \'{path}\' (FORMAT parquet)')
+    return out
+
+
+def views_to_spark(
+    claims_or_parquet_dir: Any,
+    spark: Any,
+    export_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Clean views as Ibis tables on a PySpark backend.
+
+    ``claims_or_parquet_dir`` is either a loaded :class:`~rosp.claims.load.Claims`
+    (its views are exported to Parquet in ``export_dir``, a temporary directory if
+    omitted -- it must outlive the Spark queries) or a directory already holding
+    ``<view>.parquet`` files. ``spark`` is a SparkSession or an Ibis PySpark backend.
+    """
+    backend = spark if hasattr(spark, "read_parquet") else spark_backend(spark)
+    if isinstance(claims_or_parquet_dir, (str, Path)):
+        src = Path(claims_or_parquet_dir)
+    else:
+        src = Path(export_dir) if export_dir is not None else Path(tempfile.mkdtemp(prefix="rosp_spark_"))
+        export_views(claims_or_parquet_dir, src)
+    out = {}
+    for name in VIEWS:
+        path = src / f"{name}.parquet"
+        if path.exists():
+            out[name] = backend.read_parquet(str(path), table_name=f"rosp_{name}")
+    missing = [n for n in VIEWS if n not in out]
+    if missing:
+        raise FileNotFoundError(f"clean views missing in {src}: {', '.join(missing)}")
+    return out
+
+
+def _backend_of(views: dict[str, Any]) -> Any:
+    return next(iter(views.values()))._find_backend()
+
+
+def compute_counts(
+    views: dict[str, Any],
+    year: int,
+    backend: Any = None,
+    programmes: dict[str, ProgrammeDef] | None = None,
+    materialise: bool = True,
+) -> pd.DataFrame:
+    """doctor_id, indicator_id, numerator, denominator of every computed indicator.
+
+    One row per doctor × indicator with at least one evidence row (what ``rosp run``
+    aggregates before filling the doctor × indicator grid with zeros). ``backend`` is
+    the Ibis backend holding ``views`` (found from them if omitted); shared
+    intermediate results are materialised on it (DuckDB temp tables, Spark cache)
+    unless ``materialise`` is false (one self-contained query per programme).
+    """
+    import ibis
+
+    backend = backend if backend is not None else _backend_of(views)
+    programmes = programmes or load_programmes()
+    comp = Compiler(views, year, con=backend if materialise else None)
+    frames = []
+    for _slug, prog in programmes.items():
+        parts = []
+        for ind in prog.indicators:
+            if ind.declared:
+                continue
+            e = comp.compile(ind, prog)
+            parts.append(e.select("doctor_id", "num_units", "den_units", indicator_id=ibis.literal(ind.id, "string")))
+        if not parts:
+            continue
+        ev = parts[0]
+        for p in parts[1:]:
+            ev = ev.union(p, distinct=False)
+        agg = ev.group_by(["doctor_id", "indicator_id"]).aggregate(
+            numerator=ev.num_units.sum().cast("int64"), denominator=ev.den_units.sum().cast("int64")
+        )
+        frames.append(backend.execute(agg))
+    comp.release()
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COUNT_COLUMNS)
+    out = out[COUNT_COLUMNS].astype({"doctor_id": "str", "indicator_id": "str"})
+    out["numerator"] = out["numerator"].astype("int64")
+    out["denominator"] = out["denominator"].astype("int64")
+    return out.sort_values(["indicator_id", "doctor_id"], kind="mergesort").reset_index(drop=True)
+
+
+
+__all__ = ["COUNT_COLUMNS", "compute_counts", "export_views", "spark_backend", "spark_session", "views_to_spark"]

@@ -159,6 +159,15 @@ def _exact_group(rows: pd.DataFrame, rules: RuleParams) -> tuple[list, Fraction]
     return _exact_rows(cols, 0, len(rows), rules)
 
 
+def _setup(
+    counts: pd.DataFrame, patientele: pd.DataFrame, year: int, catalogue: Catalogue | None
+) -> tuple[RuleParams, pd.DataFrame, pd.DataFrame]:
+    """Rules in force for `year` and the prepared doctor × indicator grid."""
+    catalogue = catalogue or load_catalogue(year)
+    g, unmatched = prepare(counts, patientele, catalogue)
+    return RuleParams.from_parameters(catalogue.params, year), g, unmatched
+
+
 def score_batch(
     counts: pd.DataFrame,
     patientele: pd.DataFrame,
@@ -166,9 +175,7 @@ def score_batch(
     catalogue: Catalogue | None = None,
 ) -> ScoreResult:
     """Vectorised scoring of every doctor × programme (exact to the cent)."""
-    catalogue = catalogue or load_catalogue(year)
-    rules = RuleParams.from_parameters(catalogue.params, year)
-    g, unmatched = prepare(counts, patientele, catalogue)
+    rules, g, unmatched = _setup(counts, patientele, year, catalogue)
     n = g["numerator"].to_numpy(dtype=float)
     d = g["denominator"].to_numpy(dtype=float)
     declared = _to_float(g["declared_rate"])
@@ -256,9 +263,7 @@ def score_batch_reference(
     catalogue: Catalogue | None = None,
 ) -> ScoreResult:
     """Scalar exact reference: same outputs as `score_batch`, computed with Fractions."""
-    catalogue = catalogue or load_catalogue(year)
-    rules = RuleParams.from_parameters(catalogue.params, year)
-    g, unmatched = prepare(counts, patientele, catalogue)
+    rules, g, unmatched = _setup(counts, patientele, year, catalogue)
     ind_rows, pay_rows = [], []
     for (doctor, programme), rows in g.groupby(["doctor_id", "programme"], sort=True):
         scores, total = _exact_group(rows, rules)

@@ -10,7 +10,8 @@ import pytest
 from rosp.indicators import list_codelists, load_codelist, load_programmes
 from rosp.indicators.codelists import CODELIST_DIR
 
-SHARED = Path("/work/shared/data")
+# the shared/ folder sits beside the repository (as in CI)
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 REQUIRED = [
     "asthma_controllers", "efr_ccam", "ror_vaccine", "menc_vaccine", "antibiotics_j01", "c3g_c4g",
     "mt_dents_natures", "beta_blockers", "statins", "antiplatelets", "acei_arb", "diuretics",
@@ -44,7 +45,7 @@ def _ref(file: str, col: str) -> set[str]:
         return {r[col].strip() for r in csv.DictReader(fh)}
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="/work/shared/data referentials not available")
+@pytest.mark.skipif(not SHARED.exists(), reason="shared/data referentials not available beside the repository")
 def test_codes_exist_in_referentials():
     atc = set().union(*(_ref(f"openmedic_ATC{n}.csv", f"ATC{n}") for n in range(1, 6)))
     atc |= _ref("IR_PHA_R_2016_extract.csv", "PHA_ATC_C07")

@@ -14,7 +14,8 @@ import pytest
 from rosp.claims import schema
 from rosp.synth import calibration, codes, generate
 
-SHARED = Path("/work/shared/data")
+# the shared/ folder sits beside the repository (as in CI)
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 KEY = ", ".join(schema.DCIR_JOIN_KEY)
 
 

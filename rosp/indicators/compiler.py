@@ -81,6 +81,17 @@ def _first_per_patient(t: ir.Table, order: tuple[str, ...] = ("w_date", "w_table
     return t.mutate(_rn=ibis.row_number().over(w)).filter(ibis._._rn == 0).select(*WITNESS_COLUMNS)
 
 
+#: Where each code system's events live in the clean views:
+#: (view, code column, date column, units column or None = 1, prescriber column or None).
+_EVENT_SOURCES: dict[str, tuple[tuple[str, str, str, str | None, str | None], ...]] = {
+    "ATC": (("drug_deliveries", "atc", "date", "boxes", "prescriber_id"),),
+    "NABM": (("bio_acts", "nabm", "date", "quantity", "prescriber_id"),),
+    "NATURE": (("services", "nature", "date", "quantity", "prescriber_id"),),
+    "CCAM": (("ccam_acts", "ccam", "date", None, None), ("hospital_acts", "ccam", "act_date", None, None)),
+    "CIM10": (("hospital_diagnoses", "icd10", "entry_date", None, None),),
+}
+
+
 class Compiler:
     """Turns definitions into Ibis expressions over the claims clean views.
 
@@ -160,54 +171,20 @@ class Compiler:
         return self._mat(f"events|{list_name}|{group}", build)
 
     def _system_events(self, system: str, exact: list[str], prefix: list[str]) -> list[ir.Table]:
-        null_s = ibis.null().cast("string")
         out = []
-        if system == "ATC" and (t := self._view("drug_deliveries")) is not None:
-            out.append(
-                t.filter(_code_filter(t.atc, exact, prefix)).select(
-                    patient_id=t.patient_id.cast("string"), date=t.date.cast("date"), code=t.atc.cast("string"),
-                    tbl=ibis.literal("drug_deliveries"), units=t.boxes.cast("int64"),
-                    prescriber_id=t.prescriber_id.cast("string"),
-                )
-            )
-        elif system == "NABM" and (t := self._view("bio_acts")) is not None:
-            code = t.nabm.cast("string")
+        for view, code_col, date_col, units_col, prescriber_col in _EVENT_SOURCES.get(system, ()):
+            t = self._view(view)
+            if t is None:
+                continue
+            code = t[code_col].cast("string")
             out.append(
                 t.filter(_code_filter(code, exact, prefix)).select(
-                    patient_id=t.patient_id.cast("string"), date=t.date.cast("date"), code=code,
-                    tbl=ibis.literal("bio_acts"), units=t.quantity.cast("int64"),
-                    prescriber_id=t.prescriber_id.cast("string"),
-                )
-            )
-        elif system == "NATURE" and (t := self._view("services")) is not None:
-            code = t.nature.cast("string")
-            out.append(
-                t.filter(_code_filter(code, exact, prefix)).select(
-                    patient_id=t.patient_id.cast("string"), date=t.date.cast("date"), code=code,
-                    tbl=ibis.literal("services"), units=t.quantity.cast("int64"),
-                    prescriber_id=t.prescriber_id.cast("string"),
-                )
-            )
-        elif system == "CCAM":
-            if (t := self._view("ccam_acts")) is not None:
-                out.append(
-                    t.filter(_code_filter(t.ccam, exact, prefix)).select(
-                        patient_id=t.patient_id.cast("string"), date=t.date.cast("date"), code=t.ccam.cast("string"),
-                        tbl=ibis.literal("ccam_acts"), units=ibis.literal(1, "int64"), prescriber_id=null_s,
-                    )
-                )
-            if (t := self._view("hospital_acts")) is not None:
-                out.append(
-                    t.filter(_code_filter(t.ccam, exact, prefix)).select(
-                        patient_id=t.patient_id.cast("string"), date=t.act_date.cast("date"), code=t.ccam.cast("string"),
-                        tbl=ibis.literal("hospital_acts"), units=ibis.literal(1, "int64"), prescriber_id=null_s,
-                    )
-                )
-        elif system == "CIM10" and (t := self._view("hospital_diagnoses")) is not None:
-            out.append(
-                t.filter(_code_filter(t.icd10, exact, prefix)).select(
-                    patient_id=t.patient_id.cast("string"), date=t.entry_date.cast("date"), code=t.icd10.cast("string"),
-                    tbl=ibis.literal("hospital_diagnoses"), units=ibis.literal(1, "int64"), prescriber_id=null_s,
+                    patient_id=t.patient_id.cast("string"),
+                    date=t[date_col].cast("date"),
+                    code=code,
+                    tbl=ibis.literal(view),
+                    units=t[units_col].cast("int64") if units_col else ibis.literal(1, "int64"),
+                    prescriber_id=t[prescriber_col].cast("string") if prescriber_col else ibis.null().cast("string"),
                 )
             )
         return out

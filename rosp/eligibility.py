@@ -70,6 +70,7 @@ from typing import Any
 import pandas as pd
 
 from rosp.catalogue.parameters import ParameterError, Parameters, load_parameters
+from rosp.errors import RospError
 from rosp.textcsv import read_text_csv
 
 COLUMNS = (
@@ -129,7 +130,7 @@ _FALSE = {"0", "false", "f", "no", "non", "faux"}
 _SPECIALTY = re.compile(r"^\d+(\.0+)?$")
 
 
-class EligibilityInputError(ValueError):
+class EligibilityInputError(RospError):
     """The doctor register is malformed (message names file, row, column, reason)."""
 
 

@@ -49,6 +49,7 @@ from typing import Any
 import pandas as pd
 
 from rosp.catalogue.parameters import ParameterError, Parameters, load_parameters
+from rosp.errors import RospError
 from rosp.textcsv import read_text_csv
 
 PAYMENT_COLUMNS = ("doctor_id", "programme", "patientele", "points", "euros")
@@ -57,7 +58,7 @@ COEFFICIENT_DIGITS = 28
 RESTORE_CHOICES = ("baseline_2016", "previous_year")
 
 
-class SafeguardInputError(ValueError):
+class SafeguardInputError(RospError):
     """Bad payments file or reference totals."""
 
 

@@ -63,7 +63,7 @@ def test_score_writes_the_contract_files(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     ind = pd.read_csv(out / "indicators.csv", dtype=str, keep_default_na=False)
     assert list(ind.columns) == ["doctor_id", "programme", "indicator_id", "numerator", "denominator", "rate",
-                                 "start_rate", "neutralised", "realisation", "points_max", "points", "euros"]
+                                 "start_rate", "neutralised", "realisation", "branch", "points_max", "points", "euros"]
     assert len(ind) == 9 + 10
     pay = pd.read_csv(out / "payments.csv", dtype=str)
     assert list(pay.columns) == ["doctor_id", "programme", "patientele", "points", "euros"]
@@ -104,7 +104,7 @@ def test_score_rejects_bad_rows_naming_file_row_column(cli, tmp_path, name, line
     r = cli("score", "--counts", str(c), "--patientele", str(p), "--out", str(out))
     assert r.returncode != 0
     msg = " ".join(r.stderr.split())
-    assert "counts.csv" in msg and row in msg and f"'{column}'" in msg and reason in msg
+    assert "counts.csv" in msg and row in msg and f"column {column}" in msg and reason in msg
     rejected = pd.read_csv(out / "rejected.csv", dtype=str)
     assert len(rejected) == 1 and reason in rejected["reason"].iloc[0]
     # lenient mode scores the valid rows and lists the bad one
@@ -117,7 +117,7 @@ def test_score_rejects_bad_rows_naming_file_row_column(cli, tmp_path, name, line
 def test_score_missing_column(cli, tmp_path):
     c, p = write(tmp_path, COUNTS.replace(",start_rate", ",start"))
     r = cli("score", "--counts", str(c), "--patientele", str(p), "--out", str(tmp_path / "o"))
-    assert r.returncode != 0 and "counts.csv" in r.stderr and "'start_rate'" in r.stderr
+    assert r.returncode != 0 and "counts.csv" in r.stderr and "column start_rate" in r.stderr
     assert "missing column" in r.stderr
 
 

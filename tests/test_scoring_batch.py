@@ -58,6 +58,7 @@ def test_vectorised_equals_reference_to_the_cent(pop):
     np.testing.assert_allclose(fast.indicators["euros"].astype(float),
                                ref.indicators["euros"].astype(float), atol=1e-6)
     assert fast.indicators["neutralised"].tolist() == ref.indicators["neutralised"].tolist()
+    assert fast.indicators["branch"].tolist() == ref.indicators["branch"].tolist()
 
 
 def test_half_cent_total_is_recomputed_exactly():

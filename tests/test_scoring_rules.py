@@ -118,3 +118,24 @@ ROUNDING = [
 @pytest.mark.parametrize("name,amount,expected,reason", ROUNDING, ids=[r[0] for r in ROUNDING])
 def test_round_euros(name, amount, expected, reason):
     assert str(round_euros(amount)) == expected, reason
+
+
+# The branch of the rule that decided each realisation (printed on the statement).
+BRANCH_CASES = [
+    # (name, C, D, direction, expected branch) with I = 0.40, T = 0.60
+    ("at_target_pays_full", F(6, 10), None, "higher", "target_reached"),
+    ("between_objectives", F(1, 2), None, "higher", "above_intermediate"),
+    ("below_I_with_lower_D_progresses", F(3, 10), F(2, 10), "higher", "progression"),
+    ("below_I_equal_to_D_is_no_progress", F(3, 10), F(3, 10), "higher", "regression"),
+    ("below_I_without_D", F(3, 10), None, "higher", "no_start_rate"),
+    ("lower_is_better_below_T_reached", F(3, 10), None, "lower", "target_reached"),
+]
+
+
+@pytest.mark.parametrize(("name", "c", "d", "direction", "expected"), BRANCH_CASES, ids=[b[0] for b in BRANCH_CASES])
+def test_branch_of_the_rule(name, c, d, direction, expected):
+    from rosp.scoring.rules import BRANCHES, realisation_branch
+
+    i, t = (F(4, 10), F(6, 10)) if direction == "higher" else (F(6, 10), F(4, 10))
+    _, branch = realisation_branch(c, d, i, t, F(3, 10), direction)
+    assert branch == expected and branch in BRANCHES

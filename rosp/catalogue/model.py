@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rosp.catalogue.parameters import Parameters, load_parameters
+from rosp.errors import RospError
 
 #: Commitments of L.162-5 21° CSS (LFSS 2010, amendment n° 363, seed 000).
 CATEGORIES: dict[str, str] = {
@@ -32,7 +33,7 @@ CATEGORIES: dict[str, str] = {
 CATEGORY_SOURCE = "Code de la sécurité sociale, art. L.162-5 21° (LFSS 2010, amendement n° 363) ; classement des indicateurs : lecture du projet [INF]"
 
 
-class CatalogueError(ValueError):
+class CatalogueError(RospError):
     """The catalogue is malformed or inconsistent; the message names file and field."""
 
 

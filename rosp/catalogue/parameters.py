@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rosp.errors import RospError
+
 CONFIDENCES = ("verified", "secondary", "inferred")
 
 
@@ -57,7 +59,7 @@ class ParameterValue:
         return dict(item.split(":", 1) for item in self.as_list())
 
 
-class ParameterError(ValueError):
+class ParameterError(RospError):
     """A parameter is missing, malformed or has no value for the year."""
 
 

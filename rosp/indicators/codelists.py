@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from rosp.errors import RospError
+
 CODELIST_DIR = Path(__file__).parent / "codelists"
 SYSTEMS = ("ATC", "NABM", "CCAM", "CIM10", "NATURE")
 MATCHES = ("prefix", "exact")
@@ -19,7 +21,7 @@ CONFIDENCES = ("high", "medium", "low")
 COLUMNS = ("code", "label", "system", "match", "group", "source", "confidence")
 
 
-class CodeListError(ValueError):
+class CodeListError(RospError):
     """A code list is missing or malformed."""
 
 

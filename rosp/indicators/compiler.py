@@ -28,6 +28,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from rosp.errors import RospError
 from rosp.indicators.codelists import load_codelist
 from rosp.indicators.definitions import Condition, IndicatorDef, ProgrammeDef
 from rosp.indicators.windows import ref_date, resolve_window
@@ -59,7 +60,7 @@ _EVENT_SCHEMA = ibis.schema(
 _WITNESS_SCHEMA = ibis.schema({"patient_id": "string", "w_table": "string", "w_date": "date", "w_code": "string"})
 
 
-class CompileError(ValueError):
+class CompileError(RospError):
     pass
 
 

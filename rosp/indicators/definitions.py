@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from rosp.errors import RospError
 from rosp.indicators.codelists import CONFIDENCES, load_codelist
 
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
@@ -51,7 +52,7 @@ _ALIAS_SYSTEM = {"has_deliveries": "ATC", "has_bio": "NABM", "has_ccam": "CCAM",
 _COMMON = ("name", "block", "negate", "doc")
 
 
-class DefinitionError(ValueError):
+class DefinitionError(RospError):
     """A definition file is inconsistent."""
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from rosp.errors import RospError
+
 _YEAR = re.compile(r"^N(?:-(\d+))?$")
 
 
-class WindowError(ValueError):
+class WindowError(RospError):
     pass
 
 

@@ -17,9 +17,10 @@ from rich.panel import Panel
 from rich.table import Table
 
 from rosp.catalogue import CATEGORIES, load_catalogue
+from rosp.errors import RospError
 
 
-class StatementError(ValueError):
+class StatementError(RospError):
     pass
 
 

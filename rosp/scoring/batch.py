@@ -24,7 +24,7 @@ import pandas as pd
 
 from rosp.catalogue import Catalogue, load_catalogue
 from rosp.scoring.rules import RuleParams, round_euros, score_indicator, to_fraction
-from rosp.scoring.vector import near, realisation_vec
+from rosp.scoring.vector import branch_vec, near, realisation_vec
 
 INDICATOR_COLUMNS = [
     "doctor_id",
@@ -36,6 +36,7 @@ INDICATOR_COLUMNS = [
     "start_rate",
     "neutralised",
     "realisation",
+    "branch",
     "points_max",
     "points",
     "euros",
@@ -189,6 +190,7 @@ def score_batch(
     s = float(rules.intermediate_share)
     real = realisation_vec(np.nan_to_num(rate), start, i, t, s, lower, rules.normalisation)
     real = np.where(neutralised, 0.0, real)
+    branch = branch_vec(np.nan_to_num(rate), start, i, t, lower, neutralised)
     w = g["patientele"].to_numpy(dtype=float) / g["reference_patientele"].to_numpy(dtype=float)
     if rules.patientele_cap is not None:
         w = np.minimum(w, float(rules.patientele_cap))
@@ -222,6 +224,7 @@ def score_batch(
         scores, total = _exact_rows(cols, lo, hi, rules)
         for j, sc in enumerate(scores):
             real[lo + j] = float(sc.realisation)
+            branch[lo + j] = sc.branch
             points[lo + j] = float(sc.points)
             euros[lo + j] = float(sc.euros)
         tot_points[k] = float(sum((sc.points for sc in scores), Fraction(0)))
@@ -238,6 +241,7 @@ def score_batch(
             "start_rate": start,
             "neutralised": neutralised,
             "realisation": real,
+            "branch": branch,
             "points_max": g["points_max"],
             "points": points,
             "euros": euros,
@@ -279,6 +283,7 @@ def score_batch_reference(
                     "start_rate": to_fraction(r.start_rate),
                     "neutralised": sc.neutralised,
                     "realisation": sc.realisation,
+                    "branch": sc.branch,
                     "points_max": int(r.points_max),
                     "points": sc.points,
                     "euros": sc.euros,

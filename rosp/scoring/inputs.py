@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rosp.catalogue import Catalogue
+from rosp.errors import RospError
 from rosp.textcsv import read_text_csv
 
 COUNTS_REQUIRED = ["doctor_id", "indicator_id", "numerator", "denominator", "start_rate"]
@@ -23,17 +24,11 @@ PATIENTELE_REQUIRED = ["doctor_id", "programme", "patientele"]
 REJECT_COLUMNS = ["file", "row", "column", "reason", "doctor_id", "key"]
 
 
-class InputError(ValueError):
+class InputError(RospError):
     """A structural input problem (file, row, column, reason)."""
 
     def __init__(self, file: str, row: int | None, column: str | None, reason: str):
-        self.file, self.row, self.column, self.reason = file, row, column, reason
-        where = [f"{file}"]
-        if row is not None:
-            where.append(f"row {row} (line {row + 1})")
-        if column:
-            where.append(f"column {column!r}")
-        super().__init__(f"{', '.join(where)}: {reason}")
+        super().__init__(reason, file=file, row=row, column=column)
 
 
 @dataclass

@@ -22,6 +22,19 @@ from rosp.catalogue.parameters import Parameters
 
 CENT = Decimal("0.01")
 
+#: The branch of the rule that decided an indicator's realisation, with the
+#: French wording the statements print. `not_declared` is a declarative
+#: indicator whose declaration is missing.
+BRANCHES: dict[str, str] = {
+    "target_reached": "objectif cible atteint ou dépassé",
+    "above_intermediate": "entre l'objectif intermédiaire et l'objectif cible",
+    "progression": "progression depuis le taux de départ",
+    "regression": "sous l'objectif intermédiaire, sans progression depuis le taux de départ",
+    "no_start_rate": "sous l'objectif intermédiaire, sans taux de départ",
+    "neutralised": "neutralisé (dénominateur sous le seuil minimal)",
+    "not_declared": "non déclaré",
+}
+
 
 @dataclass(frozen=True)
 class RuleParams:
@@ -55,7 +68,7 @@ class RuleParams:
         )
 
 
-def realisation(
+def realisation_branch(
     c: Fraction,
     d: Fraction | None,
     i: Fraction,
@@ -63,8 +76,8 @@ def realisation(
     s: Fraction,
     direction: str = "higher",
     normalisation: str = "intermediate",
-) -> Fraction:
-    """Taux de réalisation in [0, 1] for an observed rate `c`.
+) -> tuple[Fraction, str]:
+    """Taux de réalisation in [0, 1] for an observed rate `c`, and the branch (`BRANCHES`).
 
     - C at or beyond T: 1.
     - Between I and T: s + (1 − s)(C − I)/(T − I).
@@ -77,13 +90,28 @@ def realisation(
     elif direction != "higher":
         raise ValueError(f"unknown direction {direction!r}")
     if c >= t:
-        return Fraction(1)
+        return Fraction(1), "target_reached"
     if c >= i:
-        return s + (1 - s) * (c - i) / (t - i)
-    if d is not None and d < c:
+        return s + (1 - s) * (c - i) / (t - i), "above_intermediate"
+    if d is None:
+        return Fraction(0), "no_start_rate"
+    if d < c:
         span = (i - d) if normalisation == "intermediate" else (t - d)
-        return s * (c - d) / span
-    return Fraction(0)
+        return s * (c - d) / span, "progression"
+    return Fraction(0), "regression"
+
+
+def realisation(
+    c: Fraction,
+    d: Fraction | None,
+    i: Fraction,
+    t: Fraction,
+    s: Fraction,
+    direction: str = "higher",
+    normalisation: str = "intermediate",
+) -> Fraction:
+    """Taux de réalisation only (see `realisation_branch`)."""
+    return realisation_branch(c, d, i, t, s, direction, normalisation)[0]
 
 
 @dataclass(frozen=True)
@@ -95,6 +123,7 @@ class IndicatorScore:
     realisation: Fraction
     points: Fraction
     euros: Fraction
+    branch: str = "neutralised"
 
 
 def observed_rate(
@@ -132,8 +161,8 @@ def score_indicator(
     """Score one indicator: neutralisation, realisation, weighted points, euros (exact)."""
     rate = observed_rate(numerator, denominator, declared_rate)
     if denominator < threshold or rate is None:
-        return IndicatorScore(rate, True, Fraction(0), Fraction(0), Fraction(0))
-    r = realisation(
+        return IndicatorScore(rate, True, Fraction(0), Fraction(0), Fraction(0), "neutralised")
+    r, branch = realisation_branch(
         rate,
         start_rate,
         intermediate,
@@ -143,7 +172,7 @@ def score_indicator(
         rules.normalisation,
     )
     pts = r * points_max * weighting(patientele, reference_patientele, rules.patientele_cap)
-    return IndicatorScore(rate, False, r, pts, pts * rules.point_value)
+    return IndicatorScore(rate, False, r, pts, pts * rules.point_value, branch)
 
 
 def round_euros(amount: Fraction) -> Decimal:

@@ -31,6 +31,27 @@ def realisation_vec(
     return np.where(c2 >= t2, 1.0, np.where(c2 >= i2, between, below))
 
 
+BRANCH_CODES = np.array(
+    ["target_reached", "above_intermediate", "progression", "regression", "no_start_rate", "neutralised"],
+    dtype=object,
+)
+
+
+def branch_vec(
+    c: np.ndarray, d: np.ndarray, i: np.ndarray, t: np.ndarray, lower: np.ndarray, neutralised: np.ndarray
+) -> np.ndarray:
+    """The branch of the rule for each row (same decisions as `rules.realisation_branch`)."""
+    sign = np.where(lower, -1.0, 1.0)
+    c2, d2, i2, t2 = c * sign, d * sign, i * sign, t * sign
+    with np.errstate(invalid="ignore"):
+        code = np.select(
+            [neutralised, c2 >= t2, c2 >= i2, np.isnan(d2), d2 < c2],
+            [5, 0, 1, 4, 2],
+            default=3,
+        )
+    return BRANCH_CODES[code]
+
+
 def near(a: np.ndarray, b: np.ndarray, eps: float = 1e-9) -> np.ndarray:
     """Where float comparison against an objective could flip (NaN-safe)."""
     with np.errstate(invalid="ignore"):

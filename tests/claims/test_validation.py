@@ -68,7 +68,7 @@ FATAL_CASES = [
             d, "ER_PHA_F", replace_column(b, "ER_PHA_F", "PHA_ACT_QSN", ["1", "abc"], pa.string())
         ),
         ColumnTypeError,
-        ["row 2 of ER_PHA_F.parquet", "column PHA_ACT_QSN", "'abc'", "int32"],
+        ["ER_PHA_F.parquet, row 2 ", "column PHA_ACT_QSN", "'abc'", "int32"],
     ),
     (
         "fraction in an integer column",
@@ -76,7 +76,7 @@ FATAL_CASES = [
             d, "ER_PHA_F", replace_column(b, "ER_PHA_F", "PHA_ACT_QSN", [1.5, 1.0], pa.float64())
         ),
         ColumnTypeError,
-        ["row 1 of ER_PHA_F.parquet", "column PHA_ACT_QSN"],
+        ["ER_PHA_F.parquet, row 1 ", "column PHA_ACT_QSN"],
     ),
     (
         "integer out of range",
@@ -84,13 +84,13 @@ FATAL_CASES = [
             d, "IR_BEN_R", replace_column(b, "IR_BEN_R", "BEN_RNG_GEM", [1, 1, 70000], pa.int64())
         ),
         ColumnTypeError,
-        ["row 3 of IR_BEN_R.parquet", "column BEN_RNG_GEM", "int16"],
+        ["IR_BEN_R.parquet, row 3 ", "column BEN_RNG_GEM", "int16"],
     ),
     (
         "bad date in a CSV file",
         lambda b, d: _bad_csv_date(b, d),
         ColumnTypeError,
-        ["row 3 of ER_PRS_F.csv", "column EXE_SOI_DTD", "'2019-02-30'", "date32"],
+        ["ER_PRS_F.csv, row 3 ", "column EXE_SOI_DTD", "'2019-02-30'", "date32"],
     ),
     (
         "number where a code string is declared",
@@ -102,7 +102,7 @@ FATAL_CASES = [
             ),
         ),
         ColumnTypeError,
-        ["row 1 of DA_PRA_R.parquet", "column PFS_PFS_NUM"],
+        ["DA_PRA_R.parquet, row 1 ", "column PFS_PFS_NUM"],
     ),
     (
         "patient id of the wrong type: value not echoed",
@@ -110,7 +110,7 @@ FATAL_CASES = [
             d, "IR_BEN_R", replace_column(b, "IR_BEN_R", "BEN_NIR_PSA", [1, 2, 3], pa.int64())
         ),
         ColumnTypeError,
-        ["row 1 of IR_BEN_R.parquet", "column BEN_NIR_PSA"],
+        ["IR_BEN_R.parquet, row 1 ", "column BEN_NIR_PSA"],
     ),
 ]
 

@@ -1,0 +1,40 @@
+"""The one root of every user-facing error.
+
+Every error a user can cause (bad file, bad option, bad value) subclasses
+`RospError`, which carries the reason and, where known, the file, the 1-based
+data row and the column. The CLI maps it to exit code 2 with one line; any
+other exception is a bug (exit 1, traceback only with `--debug`).
+
+Messages never carry a patient identifier (architecture.md, "Identifiers").
+"""
+
+from __future__ import annotations
+
+
+class RospError(ValueError):
+    """A problem with the user's input: reason, and where it is (file, row, column)."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.file = file
+        self.row = row
+        self.column = column
+        super().__init__(self.location_text())
+
+    def location_text(self) -> str:
+        """`file, row N (line N+1), column C: reason` with the parts that are known."""
+        where = []
+        if self.file:
+            where.append(str(self.file))
+        if self.row is not None:
+            where.append(f"row {self.row} (line {self.row + 1})")
+        if self.column:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where)}: {self.reason}" if where else self.reason

@@ -15,7 +15,7 @@ from pathlib import Path
 from rosp.errors import RospError
 
 CODELIST_DIR = Path(__file__).parent / "codelists"
-SYSTEMS = ("ATC", "NABM", "CCAM", "CIM10", "NATURE")
+SYSTEMS = ("ATC", "CIP13", "NABM", "CCAM", "CIM10", "NATURE")
 MATCHES = ("prefix", "exact")
 CONFIDENCES = ("high", "medium", "low")
 COLUMNS = ("code", "label", "system", "match", "group", "source", "confidence")

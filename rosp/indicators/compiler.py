@@ -86,6 +86,7 @@ def _first_per_patient(t: ir.Table, order: tuple[str, ...] = ("w_date", "w_table
 #: (view, code column, date column, units column or None = 1, prescriber column or None).
 _EVENT_SOURCES: dict[str, tuple[tuple[str, str, str, str | None, str | None], ...]] = {
     "ATC": (("drug_deliveries", "atc", "date", "boxes", "prescriber_id"),),
+    "CIP13": (("drug_deliveries", "cip13", "date", "boxes", "prescriber_id"),),
     "NABM": (("bio_acts", "nabm", "date", "quantity", "prescriber_id"),),
     "NATURE": (("services", "nature", "date", "quantity", "prescriber_id"),),
     "CCAM": (("ccam_acts", "ccam", "date", None, None), ("hospital_acts", "ccam", "act_date", None, None)),
@@ -107,6 +108,8 @@ class Compiler:
         self.year = year
         self.con = con
         self.ref_end = dt.date(year, 12, 31)
+        #: last date of care read by the indicator being compiled (its observation end)
+        self.obs_end = self.ref_end
         self._cache: dict[str, ir.Table] = {}
         self._temp: list[Any] = []  # materialised results, for release()
         self._n = 0
@@ -148,7 +151,8 @@ class Compiler:
         return self.views.get(name)
 
     def _window(self, spec: str) -> tuple[dt.date, dt.date]:
-        return resolve_window(spec, self.year)
+        start, end = resolve_window(spec, self.year)
+        return start, min(end, self.obs_end)
 
     # ----------------------------------------------------------------- events
     def events(self, list_name: str, group: str | None = None) -> ir.Table:
@@ -167,9 +171,9 @@ class Compiler:
             out = parts[0]
             for p in parts[1:]:
                 out = out.union(p)
-            return out
+            return out.filter(out.date <= self.obs_end)
 
-        return self._mat(f"events|{list_name}|{group}", build)
+        return self._mat(f"events|{list_name}|{group}|{self.obs_end}", build)
 
     def _system_events(self, system: str, exact: list[str], prefix: list[str]) -> list[ir.Table]:
         out = []
@@ -226,7 +230,7 @@ class Compiler:
                 return [enc(x) for x in v]
             return v
 
-        d = {"block": cond.block, "args": enc(cond.args)}
+        d = {"block": cond.block, "args": enc(cond.args), "obs_end": str(self.obs_end)}
         if "anchor" in cond.args:
             d["anchor_key"] = self._key(scope[cond.args["anchor"]], scope)
         return json.dumps(d, sort_keys=True, default=str)
@@ -238,6 +242,8 @@ class Compiler:
             start, end = self._window(a["window"])
             ev = self.events(a["list"])
             ev = ev.filter(ev.date.between(start, end))
+            if "min_age_months" in a or "max_age_months" in a:
+                ev = self._age_filter(ev, "date", a.get("min_age_months"), a.get("max_age_months"))
             return self._kth(self._daily(ev), a.get("min_count", 1), a.get("count", "dates"))
         if b == "has_hospital_dx":
             start, end = self._window(a["window"])
@@ -257,8 +263,14 @@ class Compiler:
             if t is None:
                 return self._empty()
             exact, prefix = load_codelist(a["list"]).for_system("CIM10")
-            t = t.filter(_code_filter(t.icd10, exact, prefix), t.start_date <= end,
-                         t.end_date.isnull() | (t.end_date >= start))
+            dated = a.get("dated", "overlap")
+            if dated == "start":
+                t = t.filter(_code_filter(t.icd10, exact, prefix), t.start_date.between(start, end))
+            elif dated == "overlap":
+                t = t.filter(_code_filter(t.icd10, exact, prefix), t.start_date <= end,
+                             t.end_date.isnull() | (t.end_date >= start))
+            else:
+                raise CompileError(f"{cond.name}: dated must be 'overlap' or 'start'")
             t = t.select(patient_id=t.patient_id.cast("string"), w_table=ibis.literal("ald"),
                          w_date=t.start_date.cast("date"), w_code=t.icd10.cast("string"))
             return _first_per_patient(t)
@@ -287,7 +299,7 @@ class Compiler:
             t = d.select(patient_id=d.patient_id, w_table=d.tbl, w_date=d.date, w_code=d.code)
             return _first_per_patient(t)
         if b == "has_events_relative":
-            anchor = self.witness(scope[a["anchor"]], scope).select("patient_id", a_date="w_date")
+            anchor = self._anchor_dates(cond, scope)
             ev = self.events(a["list"])
             if a.get("prescriber") == "none":
                 ev = ev.filter(ev.prescriber_id.isnull())
@@ -307,7 +319,14 @@ class Compiler:
             lo = j.a_date + ibis.interval(days=int(a["from_days"])) if a["from_days"] >= 0 else j.a_date - ibis.interval(days=-int(a["from_days"]))
             hi = j.a_date + ibis.interval(days=int(a["to_days"])) if a["to_days"] >= 0 else j.a_date - ibis.interval(days=-int(a["to_days"]))
             exit_ = j.exit_date.fill_null(j.entry_date)
-            j = j.filter(j.entry_date <= hi, exit_ >= lo)
+            j = j.filter(j.entry_date <= hi, exit_ >= lo, j.entry_date <= self.obs_end)
+            if "dx_list" in a:
+                dx = self._view("hospital_diagnoses")
+                ex, pre = load_codelist(a["dx_list"]).for_system("CIM10")
+                kinds = list(a.get("kinds", ["DP", "DR"]))
+                dx = dx.filter(_code_filter(dx.icd10, ex, pre), dx.kind.isin(kinds)).select(
+                    _sid=dx.stay_id.cast("string")).distinct()
+                j = j.filter(j.stay_id.cast("string").isin(dx._sid))
             t = j.select(patient_id=j.patient_id.cast("string"), w_table=ibis.literal("hospital_stays"),
                          w_date=j.entry_date.cast("date"), w_code=j.dp.cast("string"))
             return _first_per_patient(t)
@@ -325,6 +344,12 @@ class Compiler:
             k = d.join(per, [d.patient_id == per.patient_id, d.date == per._last])
             t = k.select(patient_id=d.patient_id, w_table=d.tbl, w_date=d.date, w_code=d.code)
             return _first_per_patient(t)
+        if b == "age_between" and "anchor" in a:
+            anchor = self.witness(scope[a["anchor"]], scope)
+            t = self._age_filter(anchor, "w_date", a["min_months"], a["max_months"])
+            return _first_per_patient(t.select(*WITNESS_COLUMNS))
+        if b == "birthday_in":
+            return self._birthday_in(a)
         if b in ("age_between", "age_years_in"):
             at = ref_date(a.get("at", "ref_end"), self.year)
             p = self._view("patients")
@@ -347,6 +372,72 @@ class Compiler:
                 out = out.union(s)
             return _first_per_patient(out)
         raise CompileError(f"unsupported block {b!r}")
+
+    def _anchor_dates(self, cond: Condition, scope: Mapping[str, Condition]) -> ir.Table:
+        """(patient_id, a_date): the anchor's witness date, or every event date of the
+        anchor condition in its window when ``anchor_events = "all"``."""
+        a = cond.args
+        anchor = scope[a["anchor"]]
+        mode = a.get("anchor_events", "first")
+        if mode == "first":
+            return self.witness(anchor, scope).select("patient_id", a_date="w_date")
+        if mode != "all":
+            raise CompileError(f"{cond.name}: anchor_events must be 'first' or 'all'")
+        if anchor.block not in ("has_events", "has_deliveries", "has_bio", "has_ccam", "has_service"):
+            raise CompileError(f"{cond.name}: anchor_events = 'all' needs an event anchor, not {anchor.block}")
+        start, end = self._window(anchor.args["window"])
+        ev = self.events(anchor.args["list"])
+        ev = ev.filter(ev.date.between(start, end))
+        return ev.select("patient_id", a_date="date").distinct()
+
+    def _age_filter(self, t: ir.Table, date_col: str, min_months: Any, max_months: Any) -> ir.Table:
+        """Rows of ``t`` whose patient's age in months at ``t[date_col]`` is in [min, max)
+        (birth on the 15th of the birth month, as everywhere)."""
+        pat = self._view("patients")
+        pat = pat.select(_pid=pat.patient_id.cast("string"), _by=pat.birth_year.cast("int64"), _bm=pat.birth_month.cast("int64"))
+        j = t.join(pat, t.patient_id == pat._pid)
+        d = j[date_col]
+        months = (d.year().cast("int64") - j._by) * 12 + (d.month().cast("int64") - j._bm)
+        months = (d.day() < 15).ifelse(months - 1, months)
+        ok = ibis.literal(True)
+        if min_months is not None:
+            ok = ok & (months >= int(min_months))
+        if max_months is not None:
+            ok = ok & (months < int(max_months))
+        return j.filter(ok).select(*t.columns)
+
+    def _birthday_in(self, a: Mapping[str, Any]) -> ir.Table:
+        """Children whose birthday (15th of the birth month) at one of the ages in force
+        on that birthday falls in the window; witness date = that birthday."""
+        start, end = self._window(a["window"])
+        years = a["years"]
+        if years and isinstance(years[0], Mapping):
+            entries = sorted(((dt.date.fromisoformat(str(e["from"])), [int(x) for x in e["ages"]]) for e in years))
+        else:
+            entries = [(dt.date.min, [int(x) for x in years])]
+        pat = self._view("patients")
+        pat = pat.filter(pat.birth_month.notnull())
+        parts = []
+        for age in sorted({x for _, ages in entries for x in ages}):
+            bd = ibis.date(pat.birth_year.cast("int64") + age, pat.birth_month.cast("int64"), ibis.literal(15))
+            t = pat.mutate(_bd=bd)
+            in_force = ibis.literal(False)
+            for i, (since, ages) in enumerate(entries):
+                if age not in ages:
+                    continue
+                cond = t._bd >= since
+                if i + 1 < len(entries):
+                    cond = cond & (t._bd < entries[i + 1][0])
+                in_force = in_force | cond
+            t = t.filter(t._bd.between(start, end), in_force)
+            parts.append(t.select(patient_id=t.patient_id.cast("string"), w_table=ibis.literal("patients"),
+                                  w_date=t._bd.cast("date"), w_code=ibis.literal(f"birthday_age={age}")))
+        if not parts:
+            return self._empty()
+        out = parts[0]
+        for p in parts[1:]:
+            out = out.union(p)
+        return _first_per_patient(out)
 
     def _empty(self, schema: ibis.Schema = _WITNESS_SCHEMA) -> ir.Table:
         if self._duckdb:
@@ -376,16 +467,38 @@ class Compiler:
             t = day.select(patient_id=day.patient_id, w_table=day.tbl, w_date=day.date, w_code=day.code)
             return _first_per_patient(t)
         k = int(a.get("min_count_per_group", 1))
+        if a.get("concurrent_days") is not None:
+            return self._concurrent_groups(allg, k, min_groups, int(a["concurrent_days"]))
         w = ibis.window(group_by=["patient_id", "grp"], order_by=[allg.date, allg.code])
         reach = allg.mutate(_rn=ibis.row_number().over(w)).filter(ibis._._rn == k - 1)
         w2 = ibis.window(group_by="patient_id", order_by=[reach.date, reach.grp])
         reach = reach.mutate(_g=ibis.row_number().over(w2)).filter(ibis._._g == min_groups - 1)
         return reach.select(patient_id=reach.patient_id, w_table=reach.tbl, w_date=reach.date, w_code=reach.code)
 
+    @staticmethod
+    def _concurrent_groups(allg: ir.Table, k: int, min_groups: int, days: int) -> ir.Table:
+        """Groups reaching ``k`` dispensing dates in the window, of which ``min_groups``
+        were all dispensed within ``days`` days ending on one dispensing date (the
+        classes are taken together, a switch from one class to another does not count)."""
+        cnt = allg.group_by(["patient_id", "grp"]).aggregate(_n=allg.date.nunique())
+        ok = cnt.filter(cnt._n >= k).select("patient_id", "grp")
+        ev = allg.semi_join(ok, ["patient_id", "grp"]).select("patient_id", "grp", "date", "tbl", "code")
+        other = ev.select(_p=ev.patient_id, _g=ev.grp, _d=ev.date)
+        j = ev.join(other, [ev.patient_id == other._p, other._d <= ev.date,
+                            other._d >= ev.date - ibis.interval(days=days)])
+        per = j.group_by([j.patient_id, j.date, j.tbl, j.code]).aggregate(_ng=j._g.nunique())
+        per = per.filter(per._ng >= min_groups)
+        t = per.select(patient_id=per.patient_id, w_table=per.tbl, w_date=per.date, w_code=per.code)
+        return _first_per_patient(t)
+
     # ------------------------------------------------------------- patientèle
     def basis(self, programme: ProgrammeDef) -> ir.Table:
         """(doctor_id, patient_id) pairs of the patientèle the programme is computed on."""
-        return self._mat(f"basis|{programme.slug}", lambda: self._build_basis(programme))
+        saved, self.obs_end = self.obs_end, self.ref_end
+        try:
+            return self._mat(f"basis|{programme.slug}", lambda: self._build_basis(programme))
+        finally:
+            self.obs_end = saved
 
     def _build_basis(self, prog: ProgrammeDef) -> ir.Table:
         p = prog.params
@@ -439,11 +552,15 @@ class Compiler:
     # ------------------------------------------------------------- indicators
     def compile(self, ind: IndicatorDef, programme: ProgrammeDef) -> ir.Table:
         """Per (doctor_id, patient_id) evidence rows of one computed indicator."""
-        if ind.kind == "patients":
-            return self._compile_patients(ind, programme)
-        if ind.kind == "boxes":
+        if ind.kind not in ("patients", "boxes"):
+            raise CompileError(f"{ind.id}: declarative indicators are not compiled")
+        saved, self.obs_end = self.obs_end, ind.observation_end_date(self.year)
+        try:
+            if ind.kind == "patients":
+                return self._compile_patients(ind, programme)
             return self._compile_boxes(ind, programme)
-        raise CompileError(f"{ind.id}: declarative indicators are not compiled")
+        finally:
+            self.obs_end = saved
 
     def _compile_patients(self, ind: IndicatorDef, prog: ProgrammeDef) -> ir.Table:
         scope = {c.name: c for c in (*ind.denominator, *ind.numerator)}
@@ -522,9 +639,13 @@ class Compiler:
         dd = dd.join(docs, "doctor_id")
         boxes = dd.boxes.cast("int64")
         key = dd.date.cast("string") + "|" + dd.cip13.cast("string")
+        in_rep = dd.generic_group.notnull()
+        if "generic_since" in dd.columns:
+            # dated répertoire membership (PHA_GRS_DSD) when the clean view carries it
+            in_rep = in_rep & (dd.generic_since.isnull() | (dd.date >= dd.generic_since))
         g = dd.group_by(["doctor_id", "patient_id"]).aggregate(
             den_units=boxes.sum(),
-            num_units=dd.generic_group.notnull().ifelse(boxes, 0).sum(),
+            num_units=in_rep.ifelse(boxes, 0).sum(),
             _key=key.max(),
         )
         g = g.filter(g.den_units > 0)

@@ -46,6 +46,13 @@ def render_indicator(ind: IndicatorDef, prog: ProgrammeDef) -> str:
     lines.append(
         f"- **Type**: {ind.kind}. **Provenance**: {ind.provenance} ({ind.source}); **confidence**: {ind.confidence}."
     )
+    if not ind.payable:
+        lines.append(
+            "- **PROVISIONAL, not payable** (parameter `payable` = false, see its source): counts are computed "
+            "and shown, the indicator earns no points until the definition is fixed."
+        )
+    if ind.observation_end != "N":
+        lines.append(f"- **Observation end**: {ind.observation_end} (care after this date is not read).")
     if ind.measurement == "declarations":
         lines.append(
             "- **Measured from the declarations** (parameter `measurement` = declarations, see its source): "
@@ -85,17 +92,21 @@ def render_markdown() -> str:
         "",
         "Generated from `rosp/indicators/definitions/*.toml` and `rosp/indicators/codelists/*.csv` by",
         "`python -m rosp.indicators.docs > docs/indicators.md` (a test keeps it in sync). Payment year N;",
-        "windows `N`, `N-k`, `N-a:N-b` are calendar years; the age reference date is 31/12/N unless stated;",
+        "windows `N`, `N-k`, `N-a:N-b` are calendar years (`N-1/07-01` is a day); no care after the",
+        "indicator's observation end (31/12/N unless stated) is read, whatever the extraction date;",
+        "the age reference date is 31/12/N unless stated;",
         "`min_count` counts distinct dates (or summed quantities when `count=units`); codes ending in `*`",
         "are prefixes. Every inferred choice is a named parameter with its source and confidence.",
         "",
         "Building blocks: `has_events`/`has_deliveries`/`has_bio`/`has_ccam`/`has_service`(list, window,",
-        "min_count, count), `has_hospital_dx`(list, window, kinds), `has_ald`(list, window),",
-        "`hospital_stay_with`(dx_list, act_list, window), `distinct_groups`(list, window, min_groups,",
-        "min_count_per_group, same_day), `first_event`(list, window, lookback_days),",
-        "`has_events_relative`(list, anchor, from_days, to_days, min_count, prescriber),",
-        "`has_stay_relative`(anchor, from_days, to_days), `events_in_each_period`(list, anchor, period_days,",
-        "n_periods), `age_between`(min_months, max_months, at), `age_years_in`(years, at), `any_of`(of).",
+        "min_count, count, min_age_months, max_age_months: age at the event), `has_hospital_dx`(list, window,",
+        "kinds), `has_ald`(list, window, dated: overlap|start), `hospital_stay_with`(dx_list, act_list, window),",
+        "`distinct_groups`(list, window, min_groups, min_count_per_group, same_day, concurrent_days),",
+        "`first_event`(list, window, lookback_days), `has_events_relative`(list, anchor, from_days, to_days,",
+        "min_count, prescriber, anchor_events: first|all), `has_stay_relative`(anchor, from_days, to_days,",
+        "dx_list, kinds), `events_in_each_period`(list, anchor, period_days, n_periods),",
+        "`age_between`(min_months, max_months, at, anchor), `age_years_in`(years, at),",
+        "`birthday_in`(years, window), `any_of`(of).",
         "The first denominator condition is the population trigger: evidence rows are written for the",
         "doctor's patients who satisfy it. Reason codes: `numerator`, `not_numerator:<condition>`,",
         "`excluded:<condition>`, `excluded:deceased`, `boxes`.",

@@ -1,8 +1,10 @@
 """Observation windows, expressed relative to the payment year N.
 
 Grammar: ``"N"`` (calendar year N), ``"N-2"`` (calendar year N-2), ``"N-9:N"``
-(from 1 January N-9 to 31 December N). Windows are closed intervals of dates;
-the reference date ``ref_end`` is 31 December N [I] (indicators.md §b.0.2).
+(from 1 January N-9 to 31 December N). A bound may carry a day of the year after
+a slash: ``"N-1/07-01:N/06-30"`` (1 July N-1 to 30 June N); ``"N+1/01-31"`` is
+31 January N+1 (used only for observation ends). Windows are closed intervals of
+dates; the reference date ``ref_end`` is 31 December N [I] (indicators.md §b.0.2).
 """
 
 from __future__ import annotations
@@ -12,32 +14,42 @@ import re
 
 from rosp.errors import RospError
 
-_YEAR = re.compile(r"^N(?:-(\d+))?$")
+_BOUND = re.compile(r"^N(?:([-+])(\d+))?(?:/(\d\d)-(\d\d))?$")
 
 
 class WindowError(RospError):
     pass
 
 
-def _year(token: str, year: int) -> int:
-    m = _YEAR.match(token.strip())
+def resolve_bound(token: str, year: int, *, end: bool) -> dt.date:
+    """One window bound: ``N-k`` is 1 January (start) or 31 December (end) of N-k."""
+    m = _BOUND.match(token.strip())
     if not m:
-        raise WindowError(f"bad window bound {token!r} (expected N or N-k)")
-    return year - int(m.group(1) or 0)
+        raise WindowError(f"bad window bound {token!r} (expected N, N-k or N-k/MM-DD)")
+    sign, k, mm, dd = m.groups()
+    y = year + (int(k) if sign == "+" else -int(k or 0))
+    if mm is None:
+        return dt.date(y, 12, 31) if end else dt.date(y, 1, 1)
+    try:
+        return dt.date(y, int(mm), int(dd))
+    except ValueError as exc:
+        raise WindowError(f"bad window bound {token!r}: {exc}") from None
 
 
 def resolve_window(spec: str, year: int) -> tuple[dt.date, dt.date]:
     """``(start, end)`` inclusive dates of a window spec for payment year ``year``."""
     parts = spec.split(":")
     if len(parts) == 1:
-        y0 = y1 = _year(parts[0], year)
-    elif len(parts) == 2:
-        y0, y1 = _year(parts[0], year), _year(parts[1], year)
-    else:
+        parts = [parts[0], parts[0]]
+    elif len(parts) != 2:
         raise WindowError(f"bad window {spec!r}")
-    if y0 > y1:
+    for p in parts:
+        if "+" in p:
+            raise WindowError(f"window {spec!r} reaches after year N (only observation ends may)")
+    start, end = resolve_bound(parts[0], year, end=False), resolve_bound(parts[1], year, end=True)
+    if start > end:
         raise WindowError(f"empty window {spec!r}")
-    return dt.date(y0, 1, 1), dt.date(y1, 12, 31)
+    return start, end
 
 
 def ref_date(at: str, year: int) -> dt.date:

@@ -51,6 +51,7 @@ def test_codes_exist_in_referentials():
     atc |= _ref("IR_PHA_R_2016_extract.csv", "PHA_ATC_C07")
     ref = {
         "ATC": atc,
+        "CIP13": _ref("IR_PHA_R_2016_extract.csv", "PHA_CIP_C13"),
         "NABM": _ref("IR_BIO_R.csv", "BIO_PRS_IDE") | _ref("openbio_ACTE.csv", "ACTE"),
         "CCAM": _ref("IR_CCAM_V63.csv", "CAM_PRS_IDE_COD"),
         "NATURE": _ref("IR_NAT_V.csv", "PRS_NAT"),
@@ -69,3 +70,16 @@ def test_prefix_matching():
     cl = load_codelist("statins")
     assert cl.matches("ATC", "C10AA05") and cl.matches("ATC", "C10BA02")
     assert not cl.matches("ATC", "C10AX09")  # ezetimibe alone is not a statin (fiche S2)
+
+
+def test_review_fixes_in_code_lists():
+    """L-15, L-16, L-19, L-20, L-23: each fails on the code lists before issue 7."""
+    p2y12 = load_codelist("p2y12_inhibitors")
+    assert p2y12.matches("CIP13", "3400935902269")  # Duoplavin
+    assert not p2y12.matches("ATC", "B01AC30")  # Asasantine (dipyridamole + aspirin) shares the ATC
+    assert load_codelist("diuretics").matches("ATC", "C09XA52")  # Rasilez HCT
+    thyro = load_codelist("thyroidectomy_ccam")
+    assert thyro.matches("CCAM", "KCFA005") and not thyro.matches("CCAM", "KCFA001")  # lobectomy out
+    assert not load_codelist("insulins_basal").matches("ATC", "A10AE56")  # Xultophy: insulin + GLP-1
+    colo = load_codelist("colonoscopy_any_ccam")
+    assert not colo.matches("CCAM", "HJQE001") and colo.matches("CCAM", "HHSE002") and colo.matches("CCAM", "HHQE003")

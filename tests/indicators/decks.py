@@ -130,18 +130,25 @@ DECKS: dict[str, list[Case]] = {
         ("denominator_only", lambda cv, p: child(cv, p, "2016-01").drug(p, "2018-02-01", "J01CA04"), True, False, "not_numerator:c3g_c4g"),
         ("excluded_too_old", lambda cv, p: child(cv, p, "2013-01").drug(p, "2018-02-01", "J01DD13"), False, False, "excluded:age_under_4"),
         ("no_antibiotic", lambda cv, p: child(cv, p, "2016-01"), False, False, None),
+        # L-21: age at the dispensing date (3 years 10 months in February), not at 31/12/N
+        ("born_2014_03_c3g_2018_02", lambda cv, p: child(cv, p, "2014-03").drug(p, "2018-02-01", "J01DD13"), True, True, "numerator"),
     ],
     "ENF-07": [
         ("in_denominator_and_numerator", lambda cv, p: child(cv, p, "2010-01").drug(p, "2018-02-01", "J01CA04").drug(p, "2018-05-01", "J01DD08"), True, True, "numerator"),
         ("denominator_only", lambda cv, p: child(cv, p, "2010-01").drug(p, "2018-02-01", "J01CA04"), True, False, "not_numerator:c3g_c4g"),
         ("excluded_too_young", lambda cv, p: child(cv, p, "2016-01").drug(p, "2018-02-01", "J01CA04"), False, False, "excluded:age_4_16"),
         ("adult_not_in_mt_enfant_patientele", lambda cv, p: child(cv, p, "2001-01").drug(p, "2018-02-01", "J01CA04"), False, False, None),
+        # L-21: the same child belongs to ENF-06, not ENF-07
+        ("born_2014_03_c3g_2018_02", lambda cv, p: child(cv, p, "2014-03").drug(p, "2018-02-01", "J01DD13"), False, False, "excluded:age_4_16"),
     ],
     "ENF-10": [
         ("in_denominator_and_numerator", lambda cv, p: child(cv, p, "2012-05").service(p, "2018-07-01", nature=9421), True, True, "numerator"),
         ("denominator_only", lambda cv, p: child(cv, p, "2012-05"), True, False, "not_numerator:dental_exam"),
         ("not_a_mt_dents_age", lambda cv, p: child(cv, p, "2011-05").service(p, "2018-07-01", nature=9421), False, False, None),
         ("not_consuming_in_year", lambda cv, p: cv.patient(p, "2012-05").mt(p, "GP1"), False, False, None),
+        # L-22: birthday-anchored cohort (1/7/N-1..30/6/N) and exam within 183 days of the birthday
+        ("turned_6_nov_2017_exam_mar_2018", lambda cv, p: child(cv, p, "2011-11").service(p, "2018-03-01", nature=9421), True, True, "numerator"),
+        ("turns_6_nov_2018_next_cohort", lambda cv, p: child(cv, p, "2012-11").service(p, "2018-12-01", nature=9421), False, False, None),
     ],
     "CAR-01": [
         ("in_denominator_and_numerator", lambda cv, p: four_classes(mi_patient(cv, p), p), True, True, "numerator"),
@@ -150,6 +157,9 @@ DECKS: dict[str, list[Case]] = {
         ("mi_too_old", lambda cv, p: four_classes(adult(cv, p, "CAR1").stay(p, "2015-05-01", "I214"), p), False, False, None),
         ("not_the_doctors_patient", lambda cv, p: four_classes(mi_patient(cv, p, contacts=1), p), False, False, None),
         ("deceased", lambda cv, p: four_classes(mi_patient(cv, p, death="2018-06-01"), p), False, False, "excluded:deceased"),
+        # L-12: a dated MI event in the 24 months before N, not an old ALD that overlaps the window
+        ("ald_old_mi_2005", lambda cv, p: four_classes(adult(cv, p, "CAR1").ald(p, "I252", "2005-01-01"), p), False, False, None),
+        ("mi_dec_2018", lambda cv, p: four_classes(adult(cv, p, "CAR1").stay(p, "2018-12-10", "I214"), p), False, False, None),
     ],
     "CAR-02": [
         ("in_denominator_and_numerator", lambda cv, p: adult(cv, p, "CAR1").ald(p, "I500", "2016-01-01").drug(p, "2018-03-01", "C07AB07").drug(p, "2018-03-01", "C09CA01"), True, True, "numerator"),
@@ -162,6 +172,9 @@ DECKS: dict[str, list[Case]] = {
         ("fixed_combination_counts_two_classes", lambda cv, p: triple(adult(cv, p, "CAR1"), p, ("C09DA01", "C08CA01")), True, True, "numerator"),
         ("two_classes_only", lambda cv, p: triple(adult(cv, p, "CAR1"), p, ("C07AB07", "C08CA01")), False, False, None),
         ("too_few_deliveries", lambda cv, p: triple(adult(cv, p, "CAR1"), p, dates=TWO[:1]), False, False, None),
+        # L-16: Rasilez HCT counts its thiazide; the three classes must be taken together
+        ("rasilez_hct_plus_bb_ccb", lambda cv, p: triple(adult(cv, p, "CAR1"), p, ("C09XA52", "C07AB07", "C08CA01")), True, True, "numerator"),
+        ("class_switch_not_concurrent", lambda cv, p: adult(cv, p, "CAR1").drugs(p, "C07AB07", ("2018-01-10", "2018-02-10")).drugs(p, "C08CA01", ("2018-05-10", "2018-06-10")).drugs(p, "C09AA05", ("2018-09-10", "2018-10-10")), False, False, None),
     ],
     "CAR-04": [
         ("in_denominator_and_numerator", lambda cv, p: triple(adult(cv, p, "CAR1"), p).bio(p, "2018-04-01", 592).bio(p, "2018-04-01", 1610), True, True, "numerator"),
@@ -171,17 +184,25 @@ DECKS: dict[str, list[Case]] = {
         ("in_denominator_and_numerator", lambda cv, p: adult(cv, p, "CAR1").drugs(p, "C09AA05", TWO).ccam(p, "2018-05-01", "EQQP008"), True, True, "numerator"),
         ("denominator_only", lambda cv, p: adult(cv, p, "CAR1").drugs(p, "C09AA05", TWO), True, False, "not_numerator:abpm"),
         ("too_few_deliveries", lambda cv, p: adult(cv, p, "CAR1").drugs(p, "C09AA05", TWO[:1]), False, False, None),
+        # L-17: heart failure patients on a beta-blocker are not hypertensive patients
+        ("heart_failure_on_bb", lambda cv, p: adult(cv, p, "CAR1").ald(p, "I500", "2016-01-01").drugs(p, "C07AB07", TWO), False, False, "excluded:no_other_indication"),
     ],
     "CAR-06": [
         ("in_denominator_and_numerator", lambda cv, p: adult(cv, p, "CAR1").drug(p, "2018-03-01", "B01AC04").drug(p, "2016-03-01", "B01AC24"), True, True, "numerator"),
         ("denominator_only", lambda cv, p: adult(cv, p, "CAR1").drug(p, "2018-03-01", "B01AC22"), True, False, "not_numerator:p2y12_year_n_minus_2"),
         ("treated_in_n_minus_1_only", lambda cv, p: adult(cv, p, "CAR1").drug(p, "2018-03-01", "B01AC04").drug(p, "2017-03-01", "B01AC04"), True, False, "not_numerator:p2y12_year_n_minus_2"),
         ("not_treated_in_n", lambda cv, p: adult(cv, p, "CAR1").drug(p, "2016-03-01", "B01AC04"), False, False, None),
+        # L-15: Duoplavin by CIP13; Asasantine (dipyridamole + aspirin, also B01AC30) is not a P2Y12 inhibitor
+        ("asasantine_n_and_n2", lambda cv, p: adult(cv, p, "CAR1").drug(p, "2018-03-01", "B01AC30", cip13=3400934323492).drug(p, "2016-03-01", "B01AC30", cip13=3400934323492), False, False, None),
+        ("duoplavin_by_cip13", lambda cv, p: adult(cv, p, "CAR1").drug(p, "2018-03-01", "B01AC04").drug(p, "2016-03-01", "B01AC30", cip13=3400935902269), True, True, "numerator"),
     ],
     "CAR-07": [
         ("in_denominator_and_numerator", lambda cv, p: mi_patient(cv, p).bio(p, "2018-05-01", 2001), True, True, "numerator"),
         ("denominator_only", lambda cv, p: mi_patient(cv, p), True, False, "not_numerator:ldl_dosage"),
         ("excluded_too_old", lambda cv, p: mi_patient(cv, p, birth="1931-06").bio(p, "2018-05-01", 2001), False, False, "excluded:age_under_85"),
+        # L-12
+        ("ald_old_mi_2005", lambda cv, p: adult(cv, p, "CAR1").ald(p, "I252", "2005-01-01").bio(p, "2018-05-01", 2001), False, False, None),
+        ("mi_dec_2018", lambda cv, p: adult(cv, p, "CAR1").stay(p, "2018-12-10", "I214").bio(p, "2018-05-01", 2001), False, False, None),
     ],
     "GAS-01": [
         ("in_denominator_and_numerator", lambda cv, p: crc_operated(cv, p).ccam(p, "2017-06-01", "ZCQK004").ccam(p, "2017-12-01", "ZBQK001"), True, True, "numerator"),
@@ -210,12 +231,19 @@ DECKS: dict[str, list[Case]] = {
         ("polypectomy_same_day_only", lambda cv, p: colonoscopy(cv, p, code="HHFE002"), True, False, "not_numerator:prior_polypectomy"),
         ("polypectomy_too_old", lambda cv, p: colonoscopy(cv, p).ccam(p, "2014-09-01", "HHFE002"), True, False, "not_numerator:prior_polypectomy"),
         ("polypectomy_in_hospital", lambda cv, p: colonoscopy(cv, p).stay(p, "2017-01-10", "K635", acts=(("HHFE004", "2017-01-10"),)), True, True, "numerator"),
+        # L-11: any colonoscopy of N is an index: polypectomy in February, control in November
+        ("poly_feb_then_colo_nov", lambda cv, p: colonoscopy(cv, p, when="2018-02-01", code="HHFE002").ccam(p, "2018-11-05", "HHQE002"), True, True, "numerator"),
+        # L-23: the complete colonoscopy act family, without rectosigmoidoscopy
+        ("rectosigmoidoscopy_only", lambda cv, p: colonoscopy(cv, p, code="HJQE001"), False, False, None),
+        ("colonoscopy_with_hemostasis", lambda cv, p: colonoscopy(cv, p, code="HHSE002"), True, False, "not_numerator:prior_polypectomy"),
     ],
     "GAS-06": [
         ("in_denominator_and_numerator", lambda cv, p: hp_triple(cv, p).bio(p, "2018-04-15", 5233), True, True, "numerator"),
         ("denominator_only", lambda cv, p: hp_triple(cv, p), True, False, "not_numerator:urea_breath_test"),
         ("bismuth_quadritherapy", lambda cv, p: adult(cv, p, "GAS1").drug(p, "2018-03-01", "A02BD08").bio(p, "2018-05-01", 5234), True, True, "numerator"),
         ("components_on_different_days", lambda cv, p: hp_triple(cv, p, days=("2018-03-01", "2018-03-05", "2018-03-09")), False, False, None),
+        # L-24: observation end 31/12/N: a breath test in January N+1 does not count for N
+        ("hp_dec_tru_jan", lambda cv, p: hp_triple(cv, p, day="2018-12-01").bio(p, "2019-01-20", 5233), True, False, "not_numerator:urea_breath_test"),
     ],
     "GAS-07": [
         ("in_denominator_and_numerator", lambda cv, p: colonoscopy(cv, p, when="2018-04-01").ccam(p, "2018-04-01", "HHFE002").service(p, "2018-02-01", nature=9434), True, True, "numerator"),
@@ -228,11 +256,15 @@ DECKS: dict[str, list[Case]] = {
         ("excluded_other_antidiabetic", lambda cv, p: insulin_only(cv, p).drug(p, "2018-03-01", "A10BA02"), False, False, "excluded:no_other_antidiabetic"),
         ("excluded_too_old", lambda cv, p: insulin_only(cv, p, birth="1943-06"), False, False, "excluded:age_under_70"),
         ("too_few_deliveries", lambda cv, p: adult(cv, p, "END1").drug(p, "2018-02-01", "A10AE04"), False, False, None),
+        # L-20: insulin degludec + liraglutide (Xultophy) is not "insuline seule"
+        ("insulin_glp1_combination", lambda cv, p: adult(cv, p, "END1").drugs(p, "A10AE56", TWO).drug(p, "2018-03-01", "A10AB05"), False, False, "excluded:no_other_antidiabetic"),
     ],
     "END-03": [
         ("in_denominator_and_numerator", lambda cv, p: adult(cv, p, "END1").stay(p, "2012-04-01", "C73", acts=(("KCFA005", "2012-04-02"),)).bio(p, "2018-03-01", 821).bio(p, "2018-03-01", 1483), True, True, "numerator"),
         ("denominator_only", lambda cv, p: adult(cv, p, "END1").stay(p, "2012-04-01", "C73", acts=(("KCFA005", "2012-04-02"),)).bio(p, "2018-03-01", 821), True, False, "not_numerator:anti_thyroglobulin"),
         ("surgery_too_old", lambda cv, p: adult(cv, p, "END1").stay(p, "2005-04-01", "C73", acts=(("KCFA005", "2005-04-02"),)), False, False, None),
+        # L-19: total or completion thyroidectomy only
+        ("lobectomy_c73_2012", lambda cv, p: adult(cv, p, "END1").stay(p, "2012-04-01", "C73", acts=(("KCFA001", "2012-04-02"),)).bio(p, "2018-03-01", 821).bio(p, "2018-03-01", 1483), False, False, None),
     ],
     "END-04": [
         ("in_denominator_and_numerator", lambda cv, p: adult(cv, p, "END1").stay(p, "2018-06-01", "E041", acts=(("KCFA001", "2018-06-01"),)).ccam(p, "2018-03-01", "KCHJ001"), True, True, "numerator"),
@@ -256,5 +288,8 @@ DECKS: dict[str, list[Case]] = {
         ("denominator_only", lambda cv, p: adult(cv, p, "END1").drug(p, "2017-04-01", "A10AE04", prescriber="END1"), True, False, "not_numerator:hospital_initiation"),
         ("initiated_after_a_stay", lambda cv, p: adult(cv, p, "END1").stay(p, "2017-03-20", "E110", exit="2017-03-25").drug(p, "2017-04-01", "A10AE04", prescriber="END1"), True, True, "numerator"),
         ("initiated_in_year_n", lambda cv, p: adult(cv, p, "END1").drug(p, "2018-04-01", "A10AE04", prescriber=None), False, False, None),
+        # L-18: age at the initiation; only a diabetes-related stay makes a hospital initiation
+        ("aged79_at_init_80_at_ref", lambda cv, p: adult(cv, p, "END1", birth="1937-06").drug(p, "2017-04-01", "A10AE04", prescriber=None), True, True, "numerator"),
+        ("stay_unrelated_to_diabetes", lambda cv, p: adult(cv, p, "END1").stay(p, "2017-03-20", "S7200", exit="2017-03-25").drug(p, "2017-04-01", "A10AE04", prescriber="END1"), True, False, "not_numerator:hospital_initiation"),
     ],
 }

@@ -10,7 +10,7 @@ compiler on purpose. It serves twice:
   that it finds the same numerators and denominators as `rosp run`.
 
 Indicators: ENF-04 (two ROR doses, MT patientèle), ENF-06 (C3G/C4G among
-antibiotic-treated children under 4, lower is better) and CAR-09 (statin boxes in
+children treated by antibiotics before their 4th birthday, age at the dispensing, lower is better) and CAR-09 (statin boxes in
 the generic répertoire, the cardiologist's own prescriptions). The parameter values
 mirror `rosp/indicators/definitions/*.toml` (read from there, not re-typed).
 """
@@ -130,10 +130,17 @@ def compute(data: Path, year: int) -> pd.DataFrame:
     den04 = (months >= lo_m) & (months < hi_m) & alive
     per_doctor("ENF-04", den04, den04 & pd.Series(people.index.isin(two_doses), index=people.index))
 
-    abx = patients_with(drugs[_match(drugs["PHA_ATC_C07"], *_codes("antibiotics_j01", "ATC"))],
+    # ENF-06: age at each dispensing (months, birth on the 15th), under 48 months
+    by = people["BEN_NAI_ANN"].astype(int)
+    bmo = people["BEN_NAI_MOI"].astype(int)
+    dated = drugs.assign(_d=pd.to_datetime(drugs["date"]))
+    age_at = ((dated["_d"].dt.year - dated["BEN_IDT_ANO"].map(by)) * 12
+              + (dated["_d"].dt.month - dated["BEN_IDT_ANO"].map(bmo)) - (dated["_d"].dt.day < 15).astype(int))
+    under4 = dated[(age_at >= 0) & (age_at < 48)]
+    abx = patients_with(under4[_match(under4["PHA_ATC_C07"], *_codes("antibiotics_j01", "ATC"))],
                         dt.date(year, 1, 1), ref_end, 1)
-    c3g = patients_with(drugs[_match(drugs["PHA_ATC_C07"], *_codes("c3g_c4g", "ATC"))], dt.date(year, 1, 1), ref_end, 1)
-    den06 = pd.Series(people.index.isin(abx), index=people.index) & (months >= 0) & (months < 48) & alive
+    c3g = patients_with(under4[_match(under4["PHA_ATC_C07"], *_codes("c3g_c4g", "ATC"))], dt.date(year, 1, 1), ref_end, 1)
+    den06 = pd.Series(people.index.isin(abx), index=people.index) & alive
     per_doctor("ENF-06", den06, den06 & pd.Series(people.index.isin(c3g), index=people.index))
 
     # CAR-09: boxes of statins prescribed by a cardiologist and delivered in N.

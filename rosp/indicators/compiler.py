@@ -412,7 +412,7 @@ class Compiler:
         start, end = self._window(a["window"])
         years = a["years"]
         if years and isinstance(years[0], Mapping):
-            entries = sorted(((dt.date.fromisoformat(str(e["from"])), [int(x) for x in e["ages"]]) for e in years))
+            entries = sorted((dt.date.fromisoformat(str(e["from"])), [int(x) for x in e["ages"]]) for e in years)
         else:
             entries = [(dt.date.min, [int(x) for x in years])]
         pat = self._view("patients")

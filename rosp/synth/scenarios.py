@@ -18,6 +18,23 @@ from rosp.synth.calibration import INDEX, GroundTruth
 from rosp.synth.events import KIND_BIO, KIND_CAM, KIND_PHA, AldBuffer, DcirBuffer, PmsiBuffer
 from rosp.synth.population import Registry, day
 
+
+def history_start(year: int, family: str) -> int:
+    """First day of history the scenarios write for a table family: as far back as the
+    indicator definitions read (``earliest_read_dates``), but not before what the
+    claims loader accepts, so that the extract loads without rejects."""
+    from rosp.indicators.definitions import earliest_read_dates
+
+    d = earliest_read_dates(year)[family]
+    try:
+        from rosp.claims.validate import period_bounds
+
+        lo = period_bounds(year)[0]
+        d = max(d, lo)
+    except (ImportError, TypeError, ValueError):  # a loader that follows the definitions itself
+        pass
+    return day(d.year, d.month, d.day)
+
 NAT_C, NAT_CS, NAT_C2 = 1111, 1112, 1117
 NAT_PH1, NAT_PH4, NAT_PH7 = 3311, 3312, 3313
 NAT_BIO = 3211
@@ -42,6 +59,9 @@ class Ctx:
     dcir: DcirBuffer
     pmsi: PmsiBuffer
     ald: AldBuffer
+    #: first day of claims the table writer keeps (today it keeps DCIR and PMSI from
+    #: 1/1/N-2; a writer that keeps the full history sets this to its own bound)
+    keep_from: int | None = None
 
     def __post_init__(self) -> None:
         y = self.year
@@ -51,8 +71,27 @@ class Ctx:
         bm = self.birth.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
         self.age_months = (y - 1970) * 12 + 11 - bm
         self.pending: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+        if self.keep_from is None:
+            self.keep_from = self.Y0
+
+    def hist(self, family: str, years_back: int | None = None) -> int:
+        """First day of history for a table family: what the definitions read
+        (bounded by ``years_back`` calendar years before N), never before what the
+        loader accepts and the table writer keeps."""
+        d = history_start(self.year, family)
+        if years_back is not None:
+            d = max(d, day(self.year - years_back))
+        return max(d, int(self.keep_from))
 
     # ---------------------------------------------------------------- helpers
+    def age_months_at(self, pids, days) -> np.ndarray:
+        """Age in whole months at each day (birth on the 15th, as the engine computes it)."""
+        b = self.birth[np.asarray(pids)].astype("datetime64[D]")
+        d = np.asarray(days).astype("datetime64[D]")
+        months = d.astype("datetime64[M]").astype(np.int64) - b.astype("datetime64[M]").astype(np.int64)
+        dom = (d - d.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+        return months - (dom < 15)
+
     def gt_mt(self, ind: str, pids, doctors, in_num) -> None:
         """Ground truth for a "patients MT" indicator, kept once the chunk's claims
         are known: the patientèle is "consommante" (>= 1 reimbursed care in N)."""
@@ -309,31 +348,46 @@ def children(c: Ctx) -> None:
         c.drug(ab[rep][o], dd[o], "antibiotic_other", doc[rep][o], qty=1)
         o = np.flatnonzero(is_c3g_line)
         c.drug(ab[rep][o], dd[o], "antibiotic_c3g_c4g", doc[rep][o], qty=1)
-        sel = has & c.alive[ab]
-        c.gt_mt("ENF-06", ab[sel & small], mtd[sel & small], c3g[sel & small])
-        c.gt_mt("ENF-07", ab[sel & ~small], mtd[sel & ~small], c3g[sel & ~small])
+        # ENF-06 / ENF-07 take the age at each dispensing (review L-21): a child is in
+        # ENF-06 when an antibiotic was dispensed before the 4th birthday, in ENF-07
+        # when one was dispensed at 4 or more, and counts a C3G/C4G of the same age band
+        line_small = c.age_months_at(ab[rep], dd) < 48
+        n_ab = len(ab)
+        den06 = np.bincount(rep[line_small], minlength=n_ab) > 0
+        den07 = np.bincount(rep[~line_small], minlength=n_ab) > 0
+        num06 = np.bincount(rep[line_small & is_c3g_line], minlength=n_ab) > 0
+        num07 = np.bincount(rep[~line_small & is_c3g_line], minlength=n_ab) > 0
+        sel = has & c.alive[ab] & (c.age_months[ab] < 192)
+        c.gt_mt("ENF-06", ab[sel & den06], mtd[sel & den06], num06[sel & den06])
+        c.gt_mt("ENF-07", ab[sel & den07], mtd[sel & den07], num07[sel & den07])
         # a few courses in N-1 as history
         h = c.pick(child & (c.birth < c.Y2 - 60), 0.2)
         hd = np.where(mt[h] >= 0, mt[h], c.reg.sample(rng, "gp", len(h)))
         c.drug(h, c.days(np.maximum(c.Y1, c.birth[h] + 30), c.Y2), "antibiotic_other", hd, qty=1)
-    # --- M'T dents: children turning 6, 9, 12, 15 in N (ENF-10)
-    mtd_age = np.isin(c.age, (6, 9, 12, 15))
-    md = np.flatnonzero(mtd_age)
+    # --- M'T dents (ENF-10): children whose birthday at 6, 9, 12 or 15 falls between
+    # 1/7/N-1 and 30/6/N (the birthday-anchored cohort of the definition); exam within
+    # 183 days after the birthday
+    bm = c.birth.astype("datetime64[D]").astype("datetime64[M]")
+    lo_c, hi_c = day(c.year - 1, 7, 1), day(c.year, 6, 30)
+    bday = np.full(c.n, -1, dtype=np.int64)
+    for a in (6, 9, 12, 15):
+        bd = ((bm + np.timedelta64(12 * a, "M")).astype("datetime64[D]").astype(np.int64) + 14)
+        bday = np.where((bd >= lo_c) & (bd <= hi_c), bd, bday)
+    md = np.flatnonzero(bday >= 0)
     if len(md):
         mtd = mt[md]
         has = mtd >= 0
         p = np.where(has, c.rate("ENF-10", np.maximum(mtd, 0)), 0.6)
         ex = c.bern(p)
         s = np.flatnonzero(ex)
-        bday = c.birth[md][s] + ((c.age[md][s]) * 365.25).astype(np.int64)
-        dd = c.days(np.maximum(bday, c.Y2), np.minimum(bday + 330, c.END))
+        b0 = bday[md][s]
+        dd = c.days(b0, b0 + 183)
         c.dcir.add(md[s], dd, NAT_BDC, c.reg.other(rng, "dentist", len(s)))
         r2 = s[rng.random(len(s)) < 0.3]
         if len(r2):
-            bday2 = c.birth[md][r2] + ((c.age[md][r2]) * 365.25).astype(np.int64)
-            c.dcir.add(md[r2], c.days(np.maximum(bday2, c.Y2), np.minimum(bday2 + 330, c.END)), 9422,
-                       c.reg.other(rng, "dentist", len(r2)))
-        sel = has & c.alive[md]
+            b2 = bday[md][r2]
+            c.dcir.add(md[r2], c.days(b2, b2 + 183), 9422, c.reg.other(rng, "dentist", len(r2)))
+        sel = has & c.alive[md] & (c.age_months[md] < 192)
         c.gt_mt("ENF-10", md[sel], mtd[sel], ex[sel])
 
 
@@ -396,7 +450,7 @@ def cardiology(c: Ctx) -> None:
     miss = rng.integers(0, 2, len(hf_idx))
     cls[hf_idx, 1] = hf_ok | (miss == 1)
     cls[hf_idx, 3] = hf_ok | (miss == 0)
-    hf_entry = c.days(c.Y0, c.Y2, len(hf_idx))
+    hf_entry = c.days(c.hist("PMSI", 5), c.Y2, len(hf_idx))
     c.stay(pts[hf_idx], hf_entry, rng.integers(4, 12, len(hf_idx)), "icd_heart_failure",
            das_pool="icd_das_cardio")
     alds = rng.random(len(hf_idx)) < 0.6
@@ -430,7 +484,12 @@ def cardiology(c: Ctx) -> None:
     mapa = c.bern(c.rate("CAR-05", card)) & anyht
     t = np.flatnonzero(mapa)
     c.act(pts[t], c.days(c.Y2, c.END, len(t)), "ccam_abpm", card[t])
-    sel = anyht & alive
+    # CAR-05 counts hypertensive patients only (review L-17): heart failure (ALD, or a
+    # stay in N-2..N) and post-MI patients are treated for something else
+    other = np.zeros(m, dtype=bool)
+    other[mi_idx] = True
+    other[hf_idx] = alds | (hf_entry >= c.Y0)
+    sel = anyht & alive & ~other
     c.gt.add("CAR-05", card[sel], mapa[sel])
     # statins: post-MI (unless missing), coronary, 40 % of the others
     statin = np.zeros(m, dtype=bool)
@@ -497,7 +556,13 @@ def gastro(c: Ctx) -> None:
         g = c.spec("gastroenterologist", ibd)
         icd = c.icd("icd_ibd", len(ibd))
         onset = c.days(day(c.year - 15), c.Y2, len(ibd))
-        c.ald.add(ibd, 24, onset, icd)
+        # one in five known from a hospital stay only (GAS-03/04 read PMSI back to N-4)
+        by_stay = rng.random(len(ibd)) < 0.2
+        t = np.flatnonzero(~by_stay)
+        c.ald.add(ibd[t], 24, onset[t], icd[t])
+        t = np.flatnonzero(by_stay)
+        c.stay(ibd[t], c.days(c.hist("PMSI", 4), c.Y2, len(t)),
+               rng.integers(2, 8, len(t)), "icd_ibd", dp=icd[t])
         c.spec_followup(ibd, g)
         pres = c.prescriber(ibd, g, 0.6)
         trt = rng.choice(3, len(ibd), p=[0.5, 0.3, 0.2])  # 5-ASA, azathioprine, other
@@ -648,14 +713,15 @@ def endocrinology(c: Ctx) -> None:
         c.dcir.add(ini[t][rep], dd, NAT_AMI, c.reg.other(rng, "nurse", len(rep)),
                    pre=c.reg.cabinet(rng, e[t][rep]), qty=14, dtf=13)
         sel = c.alive[ini] & (c.age[ini] < 80)
-        c.gt.add("END-08", e[sel & in_n1], hosp[sel & in_n1])
+        at_init = c.alive[ini] & (c.age_months_at(ini, d0) < 960)  # END-08: age at the initiation
+        c.gt.add("END-08", e[at_init & in_n1], hosp[at_init & in_n1])
         c.gt.add("END-07", e[sel & ~in_n1], auto[sel & ~in_n1])
     # --- operated thyroid cancer, surgery N-2..N-1 (END-03)
     tc = c.pick(adult, 0.0008)
     if len(tc):
         e = c.spec("endocrinologist", tc)
         c.spec_followup(tc, e)
-        surg = c.days(c.Y0, c.Y2 - 30, len(tc))
+        surg = c.days(c.hist("PMSI", 10), c.Y2 - 30, len(tc))  # END-03 reads ten years
         c.stay(tc, surg, rng.integers(2, 5, len(tc)), "icd_thyroid_cancer", acts_pool="ccam_thyroidectomy_total")
         c.ald.add(tc, 30, surg, np.full(len(tc), "C73", dtype=object))
         pres = c.prescriber(tc, e, 0.8)

@@ -31,7 +31,7 @@ from rosp.claims.validate import (
     q,
     typed_select,
 )
-from rosp.claims.views import DCIR_KEY_SQL, VIEWS, build_views
+from rosp.claims.views import VIEWS, build_views
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,34 @@ class TableReport:
     rows_read: int
     rows_kept: int
     rejected: dict[str, int]
-    #: kept rows that are DPN_QLF = 71 information lines (or detail lines of one):
-    #: expected, excluded from the clean views, not rejects.
-    information_lines: int = 0
+    #: kept rows left out of the clean views by a named SNDS data rule (information
+    #: lines, majorations, hospital activity, PMSI quality, fictitious NIR...): expected,
+    #: not rejects. ``rows_read == rows_used + rows_filtered + rows_rejected``.
+    filtered: dict[str, int] = field(default_factory=dict)
+    #: per column: coercions applied (``from``/``to``/``coerced``), blank texts read as
+    #: NULL (``blank``), placeholder dates 01/01/1600 read as NULL (``sentinel``)
+    coercions: dict[str, dict[str, int | str]] = field(default_factory=dict)
 
     @property
     def rows_rejected(self) -> int:
         return sum(self.rejected.values())
+
+    @property
+    def rows_filtered(self) -> int:
+        return sum(self.filtered.values())
+
+    @property
+    def rows_used(self) -> int:
+        return self.rows_kept - self.rows_filtered
+
+    @property
+    def information_lines(self) -> int:
+        """Kept DPN_QLF / PRS_DPN_QLP = 71 lines (or detail lines of one)."""
+        return self.filtered.get("information_line", 0)
+
+    @property
+    def sentinel_dates(self) -> dict[str, int]:
+        return {c: int(v["sentinel"]) for c, v in self.coercions.items() if v.get("sentinel")}
 
 
 @dataclass
@@ -64,19 +85,29 @@ class LoadReport:
     period: tuple[date, date]
     tables: dict[str, TableReport] = field(default_factory=dict)
     views: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: care-date bounds per table family (DCIR, PMSI), from the definitions' windows
+    periods: dict[str, tuple[date, date]] = field(default_factory=dict)
+    #: how PS numbers were matched across tables (rosp.claims.views.ps_number_mode)
+    ps_numbers: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "year": self.year,
             "period": [d.isoformat() for d in self.period],
+            "periods": {f: [d.isoformat() for d in p] for f, p in self.periods.items()},
+            "ps_numbers": self.ps_numbers,
             "tables": {
                 name: {
                     "files": t.files,
                     "rows_read": t.rows_read,
                     "rows_kept": t.rows_kept,
+                    "rows_used": t.rows_used,
+                    "rows_filtered": t.rows_filtered,
                     "rows_rejected": t.rows_rejected,
                     "rejected_by_reason": dict(t.rejected),
+                    "filtered_by_rule": dict(t.filtered),
                     "information_lines": t.information_lines,
+                    "coercions": t.coercions,
                 }
                 for name, t in self.tables.items()
             },
@@ -112,13 +143,19 @@ class Claims:
 
 
 def find_files(data_dir: Path, schema: TableSchema) -> list[Path]:
-    """Files holding ``schema``'s table: ``<NAME>.parquet|csv``; PMSI also ``T_MCO18B`` etc."""
-    exact = [data_dir / f"{schema.name}{ext}" for ext in _EXTENSIONS]
-    found = [p for p in exact if p.is_file()]
-    if schema.name.startswith("T_MCOaa"):
-        # Year-suffixed PMSI tables (one per year in SNDS) are stacked.
-        pattern = re.compile(rf"T_MCO\d\d{schema.name[-1]}\.(parquet|csv)", re.IGNORECASE)
-        found += sorted(p for p in data_dir.iterdir() if pattern.fullmatch(p.name))
+    """Files holding ``schema``'s table: ``<NAME>.parquet|csv`` plus its archives.
+
+    Archives are the schema's ``archives`` patterns: ``IR_BEN_R_ARC``, ``ER_PRS_F_2017``,
+    yearly PMSI ``T_MCO18B``... (names compared case-insensitively). All are stacked.
+    """
+    names = [re.escape(schema.name)] + [
+        a if a.startswith("T_MCO") else re.escape(schema.name) + a for a in schema.archives
+    ]
+    pattern = re.compile(rf"({'|'.join(names)})\.(parquet|csv)", re.IGNORECASE)
+    found = sorted(
+        (p for p in data_dir.iterdir() if p.is_file() and pattern.fullmatch(p.name)),
+        key=lambda p: (p.stem.upper() != schema.name, p.name.upper()),
+    )
     parquet_stems = {p.stem for p in found if p.suffix.lower() == ".parquet"}
     # A table given both as Parquet and CSV is read once, from the Parquet file.
     return [p for p in found if p.suffix.lower() == ".parquet" or p.stem not in parquet_stems]
@@ -136,11 +173,24 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _source_sql(con: duckdb.DuckDBPyConnection, path: Path, index: int) -> str:
+_PMSI_YEAR_FILE = re.compile(r"T_MCO(\d\d)[A-Z]+", re.IGNORECASE)
+
+
+def pmsi_year(path: Path) -> int:
+    """Year of a yearly PMSI file (``T_MCO18B`` -> 2018); 0 for a generic ``T_MCOaaB``."""
+    m = _PMSI_YEAR_FILE.fullmatch(path.stem)
+    return 2000 + int(m.group(1)) if m else 0
+
+
+def _source_sql(con: duckdb.DuckDBPyConnection, path: Path, index: int, schema: TableSchema) -> str:
     """SQL for the file's rows with ``_file`` (name) and ``_row`` (1-based data row)."""
+    derived = ""
+    if any(c.name == "PMSI_ANN" for c in schema.columns):
+        derived = f", CAST({pmsi_year(path)} AS SMALLINT) AS PMSI_ANN"
     if path.suffix.lower() == ".parquet":
         return (
-            f"SELECT * EXCLUDE (file_row_number), {_lit(path.name)} AS _file, file_row_number + 1 AS _row "
+            f"SELECT * EXCLUDE (file_row_number){derived}, {_lit(path.name)} AS _file, "
+            f"file_row_number + 1 AS _row "
             f"FROM read_parquet({_lit(str(path))}, file_row_number = true)"
         )
     # CSV: read as text (types are checked explicitly) into a table whose rowid
@@ -150,7 +200,7 @@ def _source_sql(con: duckdb.DuckDBPyConnection, path: Path, index: int) -> str:
         f"CREATE OR REPLACE TEMP TABLE {staging} AS "
         f"SELECT * FROM read_csv({_lit(str(path))}, header = true, all_varchar = true)"
     )
-    return f"SELECT *, {_lit(path.name)} AS _file, rowid + 1 AS _row FROM {staging}"
+    return f"SELECT *{derived}, {_lit(path.name)} AS _file, rowid + 1 AS _row FROM {staging}"
 
 
 def _empty_sql(schema: TableSchema) -> str:
@@ -172,25 +222,38 @@ def load_claims(
     year: int,
     rejects_dir: str | Path | None = None,
     con: Any = None,
-    period: tuple[date, date] | None = None,
+    period: tuple[date, date] | dict[str, tuple[date, date]] | None = None,
+    programmes: Any = None,
 ) -> Claims:
     """Validate the extract in ``data_dir`` and build the clean views for study ``year``.
 
     ``data_dir`` holds one file per table of :data:`rosp.claims.schema.TABLES`
-    (``<TABLE>.parquet`` or ``.csv``). Structural problems raise
+    (``<TABLE>.parquet`` or ``.csv``, plus archives). Structural problems raise
     :class:`~rosp.claims.errors.ClaimsError`; row-level problems send the row to
     ``rejects_dir/<TABLE>.parquet`` (original columns + ``_file``, ``_row``, ``_reason``)
     and are counted in ``claims.report``. ``con`` may be a DuckDB connection (e.g.
     file-backed, for extracts larger than memory) or an Ibis DuckDB backend.
-    ``period`` overrides :func:`~rosp.claims.validate.period_bounds`.
+
+    The care-date bounds of each family come from the windows of the definitions
+    (``programmes``, default: all of :func:`rosp.indicators.definitions.load_programmes`;
+    :func:`rosp.claims.windows.load_periods`). ``period`` overrides them (one pair for
+    every family, or ``{family: pair}``); a definition that would then read before the
+    loaded period raises :class:`~rosp.claims.windows.LoadWindowError`.
     """
+    from rosp.claims.windows import TABLE_FAMILY, check_windows, load_periods
+
     data_dir = Path(data_dir)
-    period = period or period_bounds(year)
+    if period is None:
+        periods = load_periods(year, programmes)
+    else:
+        periods = dict(period) if isinstance(period, dict) else {f: period for f in ("DCIR", "PMSI")}
+        check_windows(periods, year, programmes)
+    overall = (min(p[0] for p in periods.values()), max(p[1] for p in periods.values()))
     raw, backend = _wrap(con)
     # Row order inside DuckDB is never relied on (every output is sorted explicitly):
     # letting DuckDB drop it saves memory and time on the large fact tables.
     raw.execute("SET preserve_insertion_order = false")
-    report = LoadReport(year=year, period=period)
+    report = LoadReport(year=year, period=overall, periods=periods)
     input_files: dict[str, str] = {}
     loaded: set[str] = set()
 
@@ -203,7 +266,8 @@ def load_claims(
         for path in files:
             input_files[str(path)] = sha256(path)
         started = time.perf_counter()
-        report.tables[name] = _load_table(raw, schema, files, period, loaded, rejects_dir)
+        table_period = periods.get(TABLE_FAMILY.get(name, ""), overall)
+        report.tables[name] = _load_table(raw, schema, files, table_period, loaded, rejects_dir)
         loaded.add(name)
         t = report.tables[name]
         log.info(
@@ -218,11 +282,14 @@ def load_claims(
                 "%s: %d of %d rows rejected %s", name, t.rows_rejected, t.rows_read, t.rejected
             )
 
-    _count_information_lines(raw, report)
     for name in TABLES:
         raw.execute(f"DROP TABLE IF EXISTS {q('_rej_' + name)}")
-    report.views = build_views(raw)
-    return Claims(backend, year, period, input_files, report)
+    report.views, filtered, report.ps_numbers = build_views(raw, year)
+    for name, counts in filtered.items():
+        report.tables[name].filtered = {k: v for k, v in sorted(counts.items()) if v}
+        if report.tables[name].filtered:
+            log.info("%s: kept rows left out by SNDS data rules %s", name, report.tables[name].filtered)
+    return Claims(backend, year, overall, input_files, report)
 
 
 def _load_table(
@@ -236,11 +303,15 @@ def _load_table(
     """Check one table: kept rows -> table ``<NAME>``, rejects -> temp table ``_rej_<NAME>``."""
     name, rej = schema.name, q("_rej_" + schema.name)
     parts = []
+    coercions: dict[str, dict[str, int | str]] = {}
     for i, path in enumerate(files):
-        source = _source_sql(raw, path, i)
+        source = _source_sql(raw, path, i, schema)
         types = check_columns(raw, source, schema, path.name)
-        check_types(raw, source, schema, types, path.name)
-        parts.append(typed_select(schema, source))
+        for column, stats in check_types(raw, source, schema, types, path.name).items():
+            entry = coercions.setdefault(column, {})
+            for k, v in stats.items():
+                entry[k] = entry.get(k, 0) + v if isinstance(v, int) else v
+        parts.append(typed_select(schema, source, types))
     typed = " UNION ALL ".join(parts) if parts else _empty_sql(schema)
     checked = check_rows_sql(schema, typed, period, loaded, has_duplicate_keys(raw, schema, typed))
     raw.execute(f"CREATE OR REPLACE TABLE {q(name)} AS {checked}")
@@ -265,15 +336,7 @@ def _load_table(
                 f"COPY (SELECT * FROM {rej} ORDER BY _file, _row) "
                 f"TO {_lit(str(target))} (FORMAT parquet)"
             )
-    return TableReport(name, [p.name for p in files], kept + sum(rejected.values()), kept, rejected)
-
-
-def _count_information_lines(raw: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
-    info = "SELECT * FROM ER_PRS_F WHERE DPN_QLF = 71"
-    report.tables["ER_PRS_F"].information_lines = raw.execute(
-        f"SELECT count(*) FROM ({info})"
-    ).fetchall()[0][0]
-    for detail in ("ER_PHA_F", "ER_BIO_F", "ER_CAM_F"):
-        report.tables[detail].information_lines = raw.execute(
-            f"SELECT count(*) FROM {detail} SEMI JOIN ({info}) p USING ({DCIR_KEY_SQL})"
-        ).fetchall()[0][0]
+    return TableReport(
+        name, [p.name for p in files], kept + sum(rejected.values()), kept, rejected,
+        coercions=coercions,
+    )

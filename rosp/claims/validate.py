@@ -20,19 +20,29 @@ import duckdb
 import pyarrow as pa
 
 from rosp.claims.errors import PATIENT_ID_COLUMNS, ColumnTypeError, MissingColumnError
-from rosp.claims.schema import BENEFICIARY_KEY, TABLES, TableSchema
+from rosp.claims.schema import BENEFICIARY_KEY, QTY, TABLES, TableSchema
 
-# Study period. ROSP windows are "12 / 24 mois glissants" ending at 31/12/N and some
-# indicators look further back for history, hence 3 years before N; DCIR is loaded
-# by flow month and a care year needs ~6 more months of flows (indicators.md §a.4,
-# "Flux lag"; [I] for the exact bounds). Parameters, not facts.
+_STAY = ("PMSI_ANN", "ETA_NUM", "RSA_NUM")
+
+# Study period. ROSP windows are "12 / 24 mois glissants" ending at 31/12/N; the history
+# some indicators need comes from the definitions (rosp.claims.windows), this is the
+# default for a load made without them. DCIR is loaded by flow month and a care year
+# needs ~6 more months of flows (indicators.md §a.4, "Flux lag"; [I] for the exact
+# bounds). Parameters, not facts.
 HISTORY_YEARS = 3
 FLOW_LAG_END = (6, 30)  # (month, day) of year N+1: last care date accepted
 
+#: The SNDS placeholder for "no date" (alive, open-ended, missing): 01/01/1600
+#: (Documentation-SNDS essentiel_snds.md). An unknown birth year is 1600 too.
+SENTINEL_DATE = date(1600, 1, 1)
+SENTINEL_YEAR = 1600
+#: integer columns holding a year, where 1600 means unknown
+YEAR_COLUMNS = frozenset({"BEN_NAI_ANN"})
 
-def period_bounds(year: int) -> tuple[date, date]:
+
+def period_bounds(year: int, history_years: int = HISTORY_YEARS) -> tuple[date, date]:
     """Care dates accepted for study year ``year``: 1 Jan N-3 to 30 Jun N+1 (inclusive)."""
-    return date(year - HISTORY_YEARS, 1, 1), date(year + 1, *FLOW_LAG_END)
+    return date(year - history_years, 1, 1), date(year + 1, *FLOW_LAG_END)
 
 
 # Extra row-level references beyond the schema's declared foreign keys: without
@@ -41,8 +51,8 @@ EXTRA_REFERENCES: dict[str, tuple[tuple[tuple[str, ...], str, tuple[str, ...]], 
     "ER_PRS_F": ((BENEFICIARY_KEY, "IR_BEN_R", BENEFICIARY_KEY),),
     "ER_PHA_F": ((("PHA_PRS_C13",), "IR_PHA_R", ("PHA_CIP_C13",)),),
     "T_MCOaaC": ((("NIR_ANO_17",), "IR_BEN_R", ("BEN_NIR_PSA",)),),
-    "T_MCOaaD": ((("ETA_NUM", "RSA_NUM"), "T_MCOaaC", ("ETA_NUM", "RSA_NUM")),),
-    "T_MCOaaA": ((("ETA_NUM", "RSA_NUM"), "T_MCOaaC", ("ETA_NUM", "RSA_NUM")),),
+    "T_MCOaaD": ((_STAY, "T_MCOaaC", _STAY),),
+    "T_MCOaaA": ((_STAY, "T_MCOaaC", _STAY),),
 }
 
 # Reason codes for a missing parent, where a plainer name helps the reader.
@@ -55,6 +65,7 @@ DUCKDB_TYPES: dict[pa.DataType, str] = {
     pa.int32(): "INTEGER",
     pa.int64(): "BIGINT",
     pa.float64(): "DOUBLE",
+    QTY: f"DECIMAL({QTY.precision},{QTY.scale})",
 }
 
 _INT_TYPES = {
@@ -90,95 +101,182 @@ def missing_parent_reason(parent: str) -> str:
 
 def check_columns(
     con: duckdb.DuckDBPyConnection, source_sql: str, schema: TableSchema, file: str
-) -> dict[str, str]:
-    """Raise :class:`MissingColumnError` for the first declared column absent from the file.
+) -> dict[str, str | None]:
+    """Raise :class:`MissingColumnError` for the first required column absent from the file.
 
-    Returns the source DuckDB type of each declared column (names compared case-insensitively,
-    as DuckDB does).
+    Returns the source DuckDB type of each declared file column (names compared
+    case-insensitively, as DuckDB does); ``None`` for an absent optional column.
     """
     described = con.execute(f"DESCRIBE SELECT * FROM ({source_sql})").fetchall()
     found = {name.upper(): dtype for name, dtype, *_ in described}
-    for column in schema.names:
-        if column.upper() not in found:
-            raise MissingColumnError("column is missing", file=file, column=column)
-    return {c: found[c.upper()] for c in schema.names}
+    types: dict[str, str | None] = {}
+    for column in schema.file_columns:
+        if column.name.upper() in found:
+            types[column.name] = found[column.name.upper()]
+        elif column.optional:
+            types[column.name] = None
+        else:
+            raise MissingColumnError("column is missing", file=file, column=column.name)
+    return types
 
 
-def _bad_value_predicate(column: str, source: str, target: pa.DataType) -> str | None:
-    """SQL predicate true on a non-null value that cannot be read as ``target``.
+_DATE_TEXT = (
+    # ISO (2018-05-02, 2018-05-02 00:00:00), yyyymmdd (PFS_INS_DSD), SAS DATE9 and
+    # DATETIME18 text as exported from the portal (02MAY2018, 02MAY2018:00:00:00)
+    "CASE WHEN regexp_full_match({t}, '[0-9]{{8}}') THEN try_strptime({t}, '%Y%m%d')::DATE "
+    "WHEN regexp_full_match({t}, '[0-9]{{1,2}}[A-Za-z]{{3}}[0-9]{{4}}(:[0-9:.]+)?') "
+    "THEN try_strptime(upper(split_part({t}, ':', 1)), '%d%b%Y')::DATE "
+    "ELSE TRY_CAST({t} AS DATE) END"
+)
 
-    ``None`` when the source type already is the target. Integers must not lose a
-    fraction and strings must stay strings (casting a number to text would drop the
-    leading zeros of codes such as departments or PS numbers).
+
+def convert_expr(column: str, source: str, target: pa.DataType, pad: int | None = None) -> str:
+    """SQL reading ``column`` (DuckDB type ``source``) as ``target``; NULL where it cannot.
+
+    The unambiguous coercions (docs/data-model.md, "Types"): blank text is NULL; digits
+    in text are integers; decimal text (point or comma) is a decimal; yyyymmdd, ISO and
+    SAS date/datetime text are dates; timestamps are dates; a numeric identifier with a
+    known length (``pad``: ETA_NUM, RSA_NUM) is text left-padded with zeros; a boolean
+    return code is '1'/'0'. Anything else (a number where a code must keep its leading
+    zeros, a fraction in an integer, free text in a number) is NULL, i.e. refused.
     """
     want = DUCKDB_TYPES[target]
     src = source.upper()
-    c = q(column)
-    if src == want:
-        return None
     family = src.split("(")[0]
+    c = q(column)
+    t = f"nullif(trim({c}), '')"
+    if src == want:
+        return c
     if want == "VARCHAR":
-        ok = "false"
-    elif want == "DATE":
-        ok = (
-            f"TRY_CAST({c} AS DATE) IS NOT NULL"
-            if family in {"VARCHAR", "DATE"} or family.startswith("TIMESTAMP")
-            else "false"
-        )
-    elif want == "DOUBLE":
-        ok = (
-            f"TRY_CAST({c} AS DOUBLE) IS NOT NULL"
-            if family in _INT_TYPES | _FLOAT_TYPES | {"VARCHAR", "DECIMAL"}
-            else "false"
-        )
-    elif family in _INT_TYPES:
-        ok = f"TRY_CAST({c} AS {want}) IS NOT NULL"
-    elif family == "VARCHAR":
-        ok = f"regexp_full_match(trim({c}), '[+-]?[0-9]+') AND TRY_CAST(trim({c}) AS {want}) IS NOT NULL"
-    elif family in _FLOAT_TYPES | {"DECIMAL"}:
-        ok = f"TRY_CAST({c} AS {want}) IS NOT NULL AND TRY_CAST({c} AS {want}) = {c}"
-    else:
-        ok = "false"
-    return f"({c} IS NOT NULL AND NOT coalesce({ok}, false))"
+        if family in _INT_TYPES and pad:
+            return f"lpad(CAST({c} AS VARCHAR), {pad}, '0')"
+        if family == "BOOLEAN":
+            return f"CASE WHEN {c} THEN '1' ELSE '0' END"
+        return "CAST(NULL AS VARCHAR)"
+    if want == "DATE":
+        if family == "VARCHAR":
+            return _DATE_TEXT.format(t=t)
+        if family == "DATE" or family.startswith("TIMESTAMP"):
+            return f"CAST({c} AS DATE)"
+        if family in _INT_TYPES:
+            return f"try_strptime(CAST({c} AS VARCHAR), '%Y%m%d')::DATE"
+        return "CAST(NULL AS DATE)"
+    if want.startswith("DECIMAL"):
+        if family == "VARCHAR":
+            t = f"replace({t}, ',', '.')"
+            return (
+                f"CASE WHEN regexp_full_match({t}, '[+-]?[0-9]+([.][0-9]+)?') "
+                f"AND TRY_CAST({t} AS DOUBLE) = TRY_CAST({t} AS {want})::DOUBLE "
+                f"THEN TRY_CAST({t} AS {want}) END"
+            )
+        if family in _INT_TYPES:
+            return f"TRY_CAST({c} AS {want})"
+        if family in _FLOAT_TYPES | {"DECIMAL"}:
+            return f"CASE WHEN TRY_CAST({c} AS {want})::DOUBLE = {c}::DOUBLE THEN TRY_CAST({c} AS {want}) END"
+        return f"CAST(NULL AS {want})"
+    if want == "DOUBLE":
+        if family in _INT_TYPES | _FLOAT_TYPES | {"DECIMAL"}:
+            return f"TRY_CAST({c} AS DOUBLE)"
+        if family == "VARCHAR":
+            return f"TRY_CAST(replace({t}, ',', '.') AS DOUBLE)"
+        return "CAST(NULL AS DOUBLE)"
+    # integers
+    if family in _INT_TYPES:
+        return f"TRY_CAST({c} AS {want})"
+    if family == "VARCHAR":
+        return f"CASE WHEN regexp_full_match({t}, '[+-]?[0-9]+') THEN TRY_CAST({t} AS {want}) END"
+    if family in _FLOAT_TYPES | {"DECIMAL"}:
+        return f"CASE WHEN TRY_CAST({c} AS {want}) = {c} THEN TRY_CAST({c} AS {want}) END"
+    return f"CAST(NULL AS {want})"
+
+
+def sentinel_predicate(schema: TableSchema, column: str, value_sql: str) -> str | None:
+    """True where a converted value is the SNDS placeholder 01/01/1600 (or year 1600).
+
+    One rule: a *nullable* date column (death, end of ALD or MT, ...) or a year column
+    reads the placeholder as NULL; in a non-nullable date the placeholder also becomes
+    NULL, and the row is then rejected as ``null:<COL>``.
+    """
+    col = schema.column(column)
+    if col.type == pa.date32():
+        return f"({value_sql}) = DATE '{SENTINEL_DATE.isoformat()}'"
+    if column in YEAR_COLUMNS:
+        return f"({value_sql}) = {SENTINEL_YEAR}"
+    return None
+
+
+def _value_class(value: str) -> str:
+    v = value.strip()
+    if not v:
+        return "blank"
+    if v.lstrip("+-").isdigit():
+        return "integer"
+    if v.lstrip("+-").replace(".", "", 1).replace(",", "", 1).isdigit():
+        return "decimal number"
+    if any(ch.isdigit() for ch in v) and any(ch in "-/:" for ch in v):
+        return "date-like text"
+    return "text"
 
 
 def check_types(
     con: duckdb.DuckDBPyConnection,
     source_sql: str,
     schema: TableSchema,
-    source_types: dict[str, str],
+    source_types: dict[str, str | None],
     file: str,
-) -> None:
-    """Raise :class:`ColumnTypeError` at the first row holding a value of the wrong type.
+) -> dict[str, dict[str, int | str]]:
+    """Raise :class:`ColumnTypeError` at the first row holding a value that cannot be read.
 
-    One scan of the file for all the columns whose source type differs from the
-    declared one; a file already written with the declared types is not scanned.
+    One scan of the file for the columns whose source type differs from the declared
+    one and for the date columns (placeholder dates). Returns, per column, what was
+    done: ``{"from": type, "to": type, "coerced": n, "blank": n, "sentinel": n}``
+    (only non-zero entries), for the load report.
     """
-    predicates = {
-        c: p
-        for c in schema.names
-        if (p := _bad_value_predicate(c, source_types[c], schema.column(c).type)) is not None
-    }
-    if not predicates:
-        return
-    select = ", ".join(f"min(CASE WHEN {p} THEN _row END)" for p in predicates.values())
-    firsts = con.execute(f"SELECT {select} FROM ({source_sql})").fetchall()[0]
-    bad = [
-        (row, i, c)
-        for i, (c, row) in enumerate(zip(predicates, firsts, strict=True))
-        if row is not None
-    ]
-    if not bad:
-        return
-    row, _, column = min(bad)
-    want = schema.column(column).type
-    reason = f"cannot be read as {want} (file type {source_types[column]})"
-    if column not in PATIENT_ID_COLUMNS:
+    bad: dict[str, str] = {}
+    stats: dict[str, str] = {}
+    for col in schema.file_columns:
+        src = source_types[col.name]
+        if src is None:
+            continue
+        conv = convert_expr(col.name, src, col.type, col.pad)
+        c = q(col.name)
+        if src.upper() != DUCKDB_TYPES[col.type]:
+            blank = f"trim(CAST({c} AS VARCHAR)) = ''" if src.upper() == "VARCHAR" else "false"
+            bad[col.name] = f"({c} IS NOT NULL AND NOT ({blank}) AND ({conv}) IS NULL)"
+            stats[f"{col.name}\x00coerced"] = f"count(*) FILTER (WHERE ({conv}) IS NOT NULL)"
+            if src.upper() == "VARCHAR":
+                stats[f"{col.name}\x00blank"] = f"count(*) FILTER (WHERE {blank})"
+        sentinel = sentinel_predicate(schema, col.name, conv)
+        if sentinel is not None:
+            stats[f"{col.name}\x00sentinel"] = f"count(*) FILTER (WHERE {sentinel})"
+    if not bad and not stats:
+        return {}
+    select = [f"min(CASE WHEN {p} THEN _row END)" for p in bad.values()] + list(stats.values())
+    result = con.execute(f"SELECT {', '.join(select)} FROM ({source_sql})").fetchall()[0]
+    firsts, counts = result[: len(bad)], result[len(bad) :]
+    offending = [(row, c) for c, row in zip(bad, firsts, strict=True) if row is not None]
+    if offending:
+        row, column = min(offending)
+        want = schema.column(column).type
         (value,) = con.execute(
             f"SELECT CAST({q(column)} AS VARCHAR) FROM ({source_sql}) WHERE _row = {row}"
         ).fetchall()[0]
-        reason = f"value {value!r} " + reason
-    raise ColumnTypeError(reason, file=file, row=row, column=column)
+        reason = (
+            f"{_value_class(value)} value cannot be read as {want} "
+            f"(file type {source_types[column]})"
+        )
+        if column not in PATIENT_ID_COLUMNS:
+            reason = f"value {value!r}: " + reason
+        raise ColumnTypeError(reason, file=file, row=row, column=column)
+    out: dict[str, dict[str, int | str]] = {}
+    for key, n in zip(stats, counts, strict=True):
+        column, kind = key.split("\x00")
+        if n:
+            entry = out.setdefault(column, {})
+            if kind == "coerced":
+                entry |= {"from": source_types[column], "to": DUCKDB_TYPES[schema.column(column).type]}
+            entry[kind] = int(n)
+    return out
 
 
 # ---------------------------------------------------------------- row-level checks
@@ -193,9 +291,26 @@ def has_duplicate_keys(con, schema: TableSchema, typed_sql: str) -> bool:
     return bool(con.execute(sql).fetchall())
 
 
-def typed_select(schema: TableSchema, source_sql: str) -> str:
-    """SELECT casting every declared column to its type, keeping ``_file`` and ``_row``."""
-    cols = [f"CAST({q(c.name)} AS {DUCKDB_TYPES[c.type]}) AS {q(c.name)}" for c in schema.columns]
+def typed_select(
+    schema: TableSchema, source_sql: str, source_types: dict[str, str | None] | None = None
+) -> str:
+    """SELECT reading every declared column as its type, keeping ``_file`` and ``_row``.
+
+    Absent optional columns are NULL; placeholder dates (01/01/1600) and years (1600)
+    are NULL (:func:`sentinel_predicate`); derived columns come from ``source_sql``.
+    """
+    cols = []
+    for c in schema.columns:
+        want = DUCKDB_TYPES[c.type]
+        src = want if source_types is None or c.derived else source_types[c.name]
+        if src is None:
+            cols.append(f"CAST(NULL AS {want}) AS {q(c.name)}")
+            continue
+        value = f"CAST({convert_expr(c.name, src, c.type, c.pad)} AS {want})"
+        sentinel = sentinel_predicate(schema, c.name, value) if not c.derived else None
+        if sentinel is not None:
+            value = f"CASE WHEN {sentinel} THEN NULL ELSE {value} END"
+        cols.append(f"{value} AS {q(c.name)}")
     return f"SELECT {', '.join(cols)}, _file, _row FROM ({source_sql})"
 
 

@@ -33,6 +33,14 @@ CHUNK = 50_000
 #: share of ER_PRS_F lines duplicated then cancelled, partially regularised, and
 #: repeated as information lines (DPN_QLF = 71)
 P_DUP_CANCEL, P_PARTIAL, P_INFO = 0.010, 0.005, 0.008
+#: share of lines repeated as hospital activity billed in DCIR (ER_ETE_F.ETE_IND_TAA = 1)
+P_TAA = 0.004
+#: share of ALD exonerations written with a superseded first version (renewal)
+P_ALD_RENEWAL = 0.3
+#: share of conventioned cabinets in sector 2 (CNV_CNV_COD = '2', still conventioned)
+P_SECTOR2 = 0.2
+#: the SNDS placeholder 01/01/1600 (alive, open-ended), in days since 1970-01-01
+SENTINEL_DAY = -135140
 PARQUET_OPTS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
 
 Progress = Callable[[int, int], None]
@@ -77,19 +85,33 @@ class Writers:
         self.out_dir = out_dir
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.rows: dict[str, int] = {}
+        #: years of the yearly PMSI files (T_MCO16B...) to write, even when empty
+        self.pmsi_years: tuple[int, ...] = ()
 
-    def write(self, name: str, columns: dict[str, pa.Array]) -> None:
+    def write(self, name: str, columns: dict[str, pa.Array], file: str | None = None) -> None:
+        """Append ``columns`` to the file ``file`` (default ``name``) of schema table ``name``;
+        absent optional columns are written as nulls."""
         sch = schema.TABLES[name].arrow_schema()
-        table = pa.Table.from_arrays([columns[f.name].cast(f.type) for f in sch], schema=sch)
-        if name not in self.writers:
-            self.writers[name] = pq.ParquetWriter(self.out_dir / f"{name}.parquet", sch, **PARQUET_OPTS)
-            self.rows[name] = 0
+        n = len(next(iter(columns.values())))
+        arrays = [columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in sch]
+        table = pa.Table.from_arrays(arrays, schema=sch)
+        file = file or name
+        if file not in self.writers:
+            self.writers[file] = pq.ParquetWriter(self.out_dir / f"{file}.parquet", sch, **PARQUET_OPTS)
+            self.rows[file] = 0
         if table.num_rows:
-            self.writers[name].write_table(table, row_group_size=1_000_000)
-        self.rows[name] += table.num_rows
+            self.writers[file].write_table(table, row_group_size=1_000_000)
+        self.rows[file] += table.num_rows
 
     def close(self) -> None:
         for name in schema.TABLES:
+            if name.startswith("T_MCOaa") and self.pmsi_years:
+                for y in self.pmsi_years:  # yearly PMSI files instead of T_MCOaaB
+                    file = f"T_MCO{y % 100:02d}{name[-1]}"
+                    if file not in self.writers:
+                        self.write(name, {f.name: pa.array([], type=f.type)
+                                          for f in schema.TABLES[name].arrow_schema()}, file=file)
+                continue
             if name not in self.writers:
                 self.write(name, {f.name: pa.array([], type=f.type) for f in schema.TABLES[name].arrow_schema()})
         for w in self.writers.values():
@@ -101,7 +123,7 @@ class State:
 
     def __init__(self, reg: Registry) -> None:
         self.dct = 0
-        self.rsa = 0
+        self.rsa: dict[int, int] = {}  # RSA numbers restart every PMSI year, as in SNDS
         self.ccam_vocab: dict[str, int] = {}
         self.pfs = pa.array(reg.pfs, type=pa.string())
         self.spe = pa.array(reg.exe_spe, type=pa.int16(), mask=reg.exe_spe < 0)
@@ -174,8 +196,9 @@ def _write_referentials(w: Writers, P: dict, year: int) -> None:
     w.write("IR_BEN_R", {
         "BEN_NIR_PSA": P["nir"], "BEN_RNG_GEM": _int(P["rang"], pa.int16()), "BEN_IDT_ANO": P["idt"],
         "BEN_NAI_ANN": _int(P["byear"], pa.int16()), "BEN_NAI_MOI": _int(P["bmonth"], pa.int16()),
-        "BEN_SEX_COD": _int(P["sex"], pa.int16()), "BEN_DCD_DTE": _dates(np.where(dmask, 0, death), dmask),
+        "BEN_SEX_COD": _int(P["sex"], pa.int16()), "BEN_DCD_DTE": _dates(np.where(dmask, SENTINEL_DAY, death)),
         "BEN_RES_DPT": pa.array(P["dept"], type=pa.string()),
+        "BEN_CDI_NIR": pa.array(["00"] * len(death), type=pa.string()),
     })
     a = np.flatnonzero(P["alt"])
     if len(a):
@@ -183,9 +206,10 @@ def _write_referentials(w: Writers, P: dict, year: int) -> None:
             "BEN_NIR_PSA": P["alt_nir"].take(pa.array(a)), "BEN_RNG_GEM": _int(np.ones(len(a)), pa.int16()),
             "BEN_IDT_ANO": P["idt"].take(pa.array(a)), "BEN_NAI_ANN": _int(P["byear"][a], pa.int16()),
             "BEN_NAI_MOI": _int(P["bmonth"][a], pa.int16()), "BEN_SEX_COD": _int(P["sex"][a], pa.int16()),
-            "BEN_DCD_DTE": _dates(np.where(dmask[a], 0, death[a]), dmask[a]),
+            "BEN_DCD_DTE": _dates(np.where(dmask[a], SENTINEL_DAY, death[a])),
             "BEN_RES_DPT": pa.array(P["dept"][a], type=pa.string()),
-        })
+            "BEN_CDI_NIR": pa.array(["00"] * len(a), type=pa.string()),
+        }, file="IR_BEN_R_ARC")  # the person's earlier NIR sits in the archived referential
 
 
 def _dcir_tables(w: Writers, st: State, reg: Registry, P: dict, ev: dict, rng: np.random.Generator,
@@ -211,11 +235,13 @@ def _dcir_tables(w: Writers, st: State, reg: Registry, P: dict, ev: dict, rng: n
     dup = np.flatnonzero(u < P_DUP_CANCEL)
     part = np.flatnonzero((u >= P_DUP_CANCEL) & (u < P_DUP_CANCEL + P_PARTIAL))
     info = np.flatnonzero((u >= 0.5) & (u < 0.5 + P_INFO))
+    taa = np.flatnonzero((u >= 0.6) & (u < 0.6 + P_TAA))
     extra_k = np.where(ev["kind"][part] == KIND_PHA, rng.integers(1, 3, len(part)), 1)
     qty[part] += extra_k  # the original line over-billed ...
-    src = np.concatenate([dup, dup, part, info])
-    xqty = np.concatenate([qty[dup], -qty[dup], -extra_k, qty[info]]).astype(np.int32)
-    xdpn = np.concatenate([np.zeros(2 * len(dup) + len(part), np.int16), np.full(len(info), 71, np.int16)])
+    src = np.concatenate([dup, dup, part, info, taa])
+    xqty = np.concatenate([qty[dup], -qty[dup], -extra_k, qty[info], qty[taa]]).astype(np.int32)
+    xdpn = np.concatenate([np.zeros(2 * len(dup) + len(part), np.int16), np.full(len(info), 71, np.int16),
+                           np.zeros(len(taa), np.int16)])
     m = len(src)
     xdct = st.dct + 1 + np.arange(m, dtype=np.int64)
     st.dct += m
@@ -263,29 +289,50 @@ def _dcir_tables(w: Writers, st: State, reg: Registry, P: dict, ev: dict, rng: n
         "BEN_NIR_PSA": nir, "BEN_RNG_GEM": _int(rang, pa.int16()), **key,
         "EXE_SOI_DTD": _dates(dd), "EXE_SOI_DTF": _dates(dtf),
         "PRE_PRE_DTD": _dates(pre_date, pre_date == 0),
-        "PRS_NAT_REF": _int(nat, pa.int32()), "PRS_ACT_QTE": _int(q_all, pa.int32()),
+        "PRS_NAT_REF": _int(nat, pa.int32()), "PRS_ACT_QTE": _int(q_all, pa.int32()).cast(schema.QTY),
         "PFS_EXE_NUM": _take(st.pfs, exe), "PFS_PRE_NUM": _take(st.pfs, pre),
         "PRS_MTT_NUM": _take(st.pfs, mt_row), "PSE_SPE_COD": _take(st.spe, exe), "PSP_SPE_COD": _take(st.spe, pre),
-        "DPN_QLF": _int(dpn_all, pa.int16()), "CPL_MAJ_TOP": _int(np.zeros(N), pa.int16()),
+        "DPN_QLF": _int(dpn_all, pa.int16()), "PRS_DPN_QLP": _int(dpn_all, pa.int16()),
+        "CPL_MAJ_TOP": _int(np.zeros(N), pa.int16()),
         "EXO_MTF": _int(ev["exo"][idx], pa.int16()), "BSE_REM_MNT": _int(np.round(amt, 2), pa.float64()),
     }
     w.write("ER_PRS_F", prs)
     keytab = pa.table(key)
+
+    def key_rows(rows: np.ndarray) -> dict[str, pa.Array]:
+        cols = {k: v.take(pa.array(rows)) for k, v in zip(keytab.column_names, keytab.columns, strict=True)}
+        return {k: v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v for k, v in cols.items()}
+
+    # hospital activity billed in DCIR: the repeated lines carry ER_ETE_F.ETE_IND_TAA = 1
+    t_rows = n0 + 2 * len(dup) + len(part) + len(info) + np.arange(len(taa))
+    w.write("ER_ETE_F", {**key_rows(t_rows), "ETE_IND_TAA": _int(np.ones(len(taa)), pa.int16())})
     for kval, name in ((KIND_PHA, "ER_PHA_F"), (KIND_BIO, "ER_BIO_F"), (KIND_CAM, "ER_CAM_F")):
         s = np.flatnonzero(kind == kval)
-        cols = {k: v.take(pa.array(s)) for k, v in zip(keytab.column_names, keytab.columns, strict=True)}
-        cols = {k: v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v for k, v in cols.items()}
         if kval == KIND_PHA:
-            cols.update({"PHA_PRS_C13": _int(code[s], pa.int64()), "PHA_ACT_QSN": _int(q_all[s], pa.int32()),
-                         "PHA_SEQ_RNV": _int(np.zeros(len(s)), pa.int16())})
-        elif kval == KIND_BIO:
+            # several detail lines under one prestation line (PHA_ORD_NUM 1, 2): a delivery
+            # of k >= 2 boxes is written as k-1 boxes + 1 box of the same CIP13
+            q = q_all[s]
+            split = q >= 2
+            rows = np.concatenate([s, s[split]])
+            order = np.argsort(rows, kind="stable")
+            qsn = np.concatenate([np.where(split, q - 1, q), np.ones(int(split.sum()), np.int64)])[order]
+            ordn = np.concatenate([np.ones(len(s), np.int16), np.full(int(split.sum()), 2, np.int16)])[order]
+            rows = rows[order]
+            cols = key_rows(rows)
+            cols.update({"PHA_PRS_C13": _int(code[rows], pa.int64()), "PHA_ACT_QSN": _int(qsn, pa.int32()),
+                         "PHA_SEQ_RNV": _int(np.zeros(len(rows)), pa.int16()),
+                         "PHA_ORD_NUM": _int(ordn, pa.int16())})
+            w.write(name, cols)
+            continue
+        cols = key_rows(s)
+        if kval == KIND_BIO:
             cols.update({"BIO_PRS_IDE": _int(code[s], pa.int32()), "BIO_ACT_QSN": _int(q_all[s], pa.int32())})
         else:
             vocab = np.empty(len(st.ccam_vocab), dtype=object)
             for c, i in st.ccam_vocab.items():
                 vocab[i] = c
             cols.update({"CAM_PRS_IDE": pa.array(vocab[code[s]], type=pa.string()),
-                         "CAM_ACT_COD": _int(np.ones(len(s)), pa.int16()),
+                         "CAM_ACT_COD": pa.array(["1"] * len(s), type=pa.string()),
                          "CAM_TRT_PHA": _int(np.zeros(len(s)), pa.int16())})
         w.write(name, cols)
 
@@ -316,15 +363,18 @@ def _pmsi_tables(w: Writers, st: State, P: dict, pmsi: PmsiBuffer, rng: np.rando
     stays = sorted(pmsi.stays, key=lambda s: (s[0], s[1], s[3]))
     B: dict[str, list] = {k: [] for k in ("ETA_NUM", "RSA_NUM", "DGN_PAL", "DGN_REL", "GRG_GHM", "SOR_ANN", "SOR_MOI")}
     Cc: dict[str, list] = {k: [] for k in ("ETA_NUM", "RSA_NUM", "NIR_ANO_17", "EXE_SOI_DTD", "EXE_SOI_DTF")}
-    D: dict[str, list] = {k: [] for k in ("ETA_NUM", "RSA_NUM", "ASS_DGN")}
-    A: dict[str, list] = {k: [] for k in ("ETA_NUM", "RSA_NUM", "CDC_ACT", "ENT_DAT_DEL", "NBR_EXE_ACT")}
+    D: dict[str, list] = {k: [] for k in ("ETA_NUM", "RSA_NUM", "ASS_DGN", "_year")}
+    A: dict[str, list] = {k: [] for k in ("ETA_NUM", "RSA_NUM", "CDC_ACT", "ENT_DAT_DEL", "NBR_EXE_ACT", "_year")}
     nir = P["nir"].to_pylist()
     eta_idx = rng.integers(0, len(st.finess), len(stays))
+    years = []
     for i, (pid, entry, los, dp, dr, das, acts) in enumerate(stays):
-        st.rsa += 1
-        eta, rsa = st.finess[int(eta_idx[i])], f"{st.rsa:010d}"
         exit_ = entry + los
         ex = np.datetime64(int(exit_), "D").astype(object)
+        # one PMSI table per year of exit (T_MCO18B...); RSA numbers restart every year
+        st.rsa[ex.year] = st.rsa.get(ex.year, 0) + 1
+        eta, rsa = st.finess[int(eta_idx[i])], f"{st.rsa[ex.year]:010d}"
+        years.append(ex.year)
         B["ETA_NUM"].append(eta)
         B["RSA_NUM"].append(rsa)
         B["DGN_PAL"].append(dp)
@@ -341,28 +391,34 @@ def _pmsi_tables(w: Writers, st: State, P: dict, pmsi: PmsiBuffer, rng: np.rando
             D["ETA_NUM"].append(eta)
             D["RSA_NUM"].append(rsa)
             D["ASS_DGN"].append(dgn)
+            D["_year"].append(ex.year)
         for code, delay in acts:
             A["ETA_NUM"].append(eta)
             A["RSA_NUM"].append(rsa)
             A["CDC_ACT"].append(code)
             A["ENT_DAT_DEL"].append(delay)
             A["NBR_EXE_ACT"].append(1)
+            A["_year"].append(ex.year)
+    B["_year"] = Cc["_year"] = years
 
-    def arrays(d: dict, name: str) -> dict[str, pa.Array]:
+    def arrays(d: dict, name: str, sel: np.ndarray) -> dict[str, pa.Array]:
         sch = schema.TABLES[name].arrow_schema()
         out = {}
         for f in sch:
-            vals = d[f.name]
+            if f.name not in d:
+                continue  # optional column (return codes...): written as nulls
+            vals = [d[f.name][i] for i in sel]
             if f.type == pa.date32():
                 out[f.name] = _dates(np.array(vals, dtype=np.int64))
             else:
                 out[f.name] = pa.array(vals, type=f.type)
         return out
 
-    w.write("T_MCOaaB", arrays(B, "T_MCOaaB"))
-    w.write("T_MCOaaC", arrays(Cc, "T_MCOaaC"))
-    w.write("T_MCOaaD", arrays(D, "T_MCOaaD"))
-    w.write("T_MCOaaA", arrays(A, "T_MCOaaA"))
+    for letter, d in (("B", B), ("C", Cc), ("D", D), ("A", A)):
+        yrs = np.array(d["_year"], dtype=np.int64)
+        for y in sorted(set(yrs.tolist())):
+            sel = np.flatnonzero(yrs == y)
+            w.write(f"T_MCOaa{letter}", arrays(d, f"T_MCOaa{letter}", sel), file=f"T_MCO{y % 100:02d}{letter}")
 
 
 def _ald_table(w: Writers, P: dict, ald: AldBuffer) -> None:
@@ -378,13 +434,22 @@ def _ald_table(w: Writers, P: dict, ald: AldBuffer) -> None:
     if not keep:
         return
     pid = np.array([r[0] for r in keep], dtype=np.int64)
+    dtd = np.array([r[2] for r in keep], dtype=np.int64)
+    # renewals (IR_IMB_R has no key): a share of exonerations first appear with a 5-year end,
+    # superseded by the current, open version (01/01/1600) inserted at the renewal
+    renewed = np.array([(int(r[0]) * 7919 + int(r[2])) % 1000 < P_ALD_RENEWAL * 1000 for r in keep])
+    rows = np.concatenate([np.flatnonzero(renewed), np.arange(len(keep))])
+    first = np.concatenate([np.ones(int(renewed.sum()), bool), np.zeros(len(keep), bool)])
+    renewal_day = dtd[rows] + 5 * 365
     w.write("IR_IMB_R", {
-        "BEN_NIR_PSA": P["nir"].take(pa.array(pid)), "BEN_RNG_GEM": _int(P["rang"][pid], pa.int16()),
-        "IMB_ALD_NUM": pa.array([r[1] for r in keep], type=pa.int16()),
-        "IMB_ALD_DTD": _dates(np.array([r[2] for r in keep])),
-        "IMB_ALD_DTF": _dates(np.zeros(len(keep)), np.ones(len(keep), dtype=bool)),
-        "IMB_ETM_NAT": pa.array([41] * len(keep), type=pa.int16()),
-        "MED_MTF_COD": pa.array([r[4] for r in keep], type=pa.string()),
+        "BEN_NIR_PSA": P["nir"].take(pa.array(pid[rows])), "BEN_RNG_GEM": _int(P["rang"][pid[rows]], pa.int16()),
+        "IMB_ALD_NUM": pa.array([keep[i][1] for i in rows], type=pa.int16()),
+        "IMB_ALD_DTD": _dates(dtd[rows]),
+        "IMB_ALD_DTF": _dates(np.where(first, renewal_day, SENTINEL_DAY)),
+        "IMB_ETM_NAT": pa.array([41] * len(rows), type=pa.int16()),
+        "MED_MTF_COD": pa.array([keep[i][4] for i in rows], type=pa.string()),
+        "INS_DTE": _dates(np.where(first | ~renewed[rows], dtd[rows], renewal_day)),
+        "UPD_DTE": _dates(np.where(first | ~renewed[rows], dtd[rows], renewal_day)),
     })
 
 
@@ -437,6 +502,7 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
     st = State(reg)
     gt = GroundTruth(reg.n_doctors)
     w = Writers(out_dir)
+    w.pmsi_years = tuple(range(year - 2, year + 1))
     # children counts per MT for the declarative denominators (ENF-03 <16, ENF-08 4-12 months, ENF-09 3-5 y)
     extra = {k: np.zeros(reg.n_doctors, dtype=np.int64) for k in ("ENF-03", "ENF-08", "ENF-09")}
     n_chunks = max(1, -(-patients // CHUNK))
@@ -451,7 +517,7 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
         w.write("IR_MTT_R", {
             "BEN_NIR_PSA": P["nir"].take(pa.array(pid)), "BEN_RNG_GEM": _int(P["rang"][pid], pa.int16()),
             "MTT_PFS_NUM": pa.array([reg.pfs[reg.doc_cab_main[d]] for d in doc], type=pa.string()),
-            "MTT_DEP_DTE": _dates(dtd), "MTT_FIN_DTE": _dates(np.where(dtf >= NEVER, 0, dtf), dtf >= NEVER),
+            "MTT_DEP_DTE": _dates(dtd), "MTT_FIN_DTE": _dates(np.where(dtf >= NEVER, SENTINEL_DAY, dtf)),
         })
         alive_mt = (P["death"] >= END) & (P["mt"] >= 0)
         months = (END - P["birth"]) / 30.44
@@ -479,16 +545,7 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
         if progress is not None:
             progress(g0 + n, patients)
     # doctor register, drug referential, declarations
-    rows = reg.da_pra_rows
-    w.write("DA_PRA_R", {
-        "PFS_PFS_NUM": pa.array([r["PFS_PFS_NUM"] for r in rows], type=pa.string()),
-        "STA_PFS_NUM": pa.array([r["STA_PFS_NUM"] for r in rows], type=pa.string()),
-        "PFS_PRA_SPE": pa.array([r["PFS_PRA_SPE"] for r in rows], type=pa.int16()),
-        "CNV_TOP": pa.array([r["CNV_TOP"] for r in rows], type=pa.int16()),
-        "INS_DTE": _dates(np.array([r["INS_DTE"] for r in rows])),
-        "ROSP_OPT_OUT_DTE": pa.array([r["ROSP_OPT_OUT_DTE"] for r in rows], type=pa.int32()).cast(pa.date32()),
-        "CAPI_SIG_DTE": pa.array([r["CAPI_SIG_DTE"] for r in rows], type=pa.int32()).cast(pa.date32()),
-    })
+    _da_pra_tables(w, reg.da_pra_rows, year)
     ref = codes.pha_referential()
     grs = ref["PHA_GRS_NUM"]
     w.write("IR_PHA_R", {
@@ -517,6 +574,36 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
                            files=sorted(out_dir.glob("*.parquet")) + [out_dir / "calibration.md",
                                                                       out_dir / "ground_truth.csv"])
     return summary
+
+
+def _da_pra_tables(w: Writers, rows: list[dict], year: int) -> None:
+    """DA_PRA_R as in SNDS (one row per cabinet and month of N, CNV_CNV_COD per IR_CNV_V,
+    installation date) and the caisse's administrative file ROSP_ADM (opt-outs, CAPI)."""
+    months = np.arange(1, 13)
+    n = len(rows)
+    rep = np.repeat(np.arange(n), len(months))
+    # conventioned cabinets: sector 1 ('1') or, for a share, sector 2 ('2'); else '0'
+    cnv = np.array([("2" if i % int(1 / P_SECTOR2) == 0 else "1") if r["CNV_TOP"] == 1 else "0"
+                    for i, r in enumerate(rows)], dtype=object)
+    w.write("DA_PRA_R", {
+        "PFS_PFS_NUM": pa.array([rows[i]["PFS_PFS_NUM"] for i in rep], type=pa.string()),
+        "STA_PFS_NUM": pa.array([rows[i]["STA_PFS_NUM"] for i in rep], type=pa.string()),
+        "PFS_PRA_SPE": pa.array([rows[i]["PFS_PRA_SPE"] for i in rep], type=pa.int16()),
+        "CNV_CNV_COD": pa.array(cnv[rep].tolist(), type=pa.string()),
+        "PFS_INS_DSD": _dates(np.array([rows[i]["INS_DTE"] for i in rep])),
+        "DTE_ANN_TRT": _int(np.full(len(rep), year), pa.int16()),
+        "DTE_MOI_FIN": _int(np.tile(months, n), pa.int16()),
+    })
+    adm: dict[str, tuple] = {}
+    for r in rows:
+        if r["ROSP_OPT_OUT_DTE"] is not None or r["CAPI_SIG_DTE"] is not None:
+            adm.setdefault(r["STA_PFS_NUM"], (r["ROSP_OPT_OUT_DTE"], r["CAPI_SIG_DTE"]))
+    sta = sorted(adm)
+    w.write("ROSP_ADM", {
+        "STA_PFS_NUM": pa.array(sta, type=pa.string()),
+        "ROSP_OPT_OUT_DTE": pa.array([adm[k][0] for k in sta], type=pa.int32()).cast(pa.date32()),
+        "CAPI_SIG_DTE": pa.array([adm[k][1] for k in sta], type=pa.int32()).cast(pa.date32()),
+    })
 
 
 def _mtt_rows(P: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

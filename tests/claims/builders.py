@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,7 @@ class ClaimsBuilder:
                 "BEN_SEX_COD": sex,
                 "BEN_DCD_DTE": death,
                 "BEN_RES_DPT": "075",
+                "BEN_CDI_NIR": "00",
                 **overrides,
             }
         )
@@ -91,21 +93,35 @@ class ClaimsBuilder:
         sta: str | None = None,
         specialty: int = 1,
         installed: date = date(2010, 1, 1),
+        opted_out: date | None = None,
+        capi: date | None = None,
+        months: tuple[tuple[int, int], ...] = (),
         **overrides: Any,
     ) -> str:
-        """Add a DA_PRA_R row (a cabinet); ``sta`` defaults to ``pfs`` (main cabinet). Returns ``pfs``."""
-        self.rows["DA_PRA_R"].append(
-            {
-                "PFS_PFS_NUM": pfs,
-                "STA_PFS_NUM": sta or pfs,
-                "PFS_PRA_SPE": specialty,
-                "CNV_TOP": 1,
-                "INS_DTE": installed,
-                "ROSP_OPT_OUT_DTE": None,
-                "CAPI_SIG_DTE": None,
-                **overrides,
-            }
-        )
+        """Add a DA_PRA_R row (a cabinet); ``sta`` defaults to ``pfs`` (main cabinet). Returns ``pfs``.
+
+        ``months`` ((year, month), ...) writes one row per month of processing, as SNDS
+        does; by default one row without month. ``opted_out`` / ``capi`` add a row to the
+        caisse's administrative file ROSP_ADM (not SNDS).
+        """
+        for ym in months or ((None, None),):
+            self.rows["DA_PRA_R"].append(
+                {
+                    "PFS_PFS_NUM": pfs,
+                    "STA_PFS_NUM": sta or pfs,
+                    "PFS_PRA_SPE": specialty,
+                    "CNV_CNV_COD": "1",
+                    "PFS_INS_DSD": installed,
+                    "DTE_ANN_TRT": ym[0],
+                    "DTE_MOI_FIN": ym[1],
+                    "EXC_EXC_NAT": None,
+                    **overrides,
+                }
+            )
+        if opted_out or capi:
+            self.rows["ROSP_ADM"].append(
+                {"STA_PFS_NUM": sta or pfs, "ROSP_OPT_OUT_DTE": opted_out, "CAPI_SIG_DTE": capi}
+            )
         return pfs
 
     def drug(
@@ -213,7 +229,7 @@ class ClaimsBuilder:
             "EXE_SOI_DTF": on,
             "PRE_PRE_DTD": None,
             "PRS_NAT_REF": nature,
-            "PRS_ACT_QTE": quantity,
+            "PRS_ACT_QTE": Decimal(quantity),
             "PFS_EXE_NUM": executant,
             "PFS_PRE_NUM": prescriber,
             "PRS_MTT_NUM": None,
@@ -287,7 +303,7 @@ class ClaimsBuilder:
         """Add a CCAM act: ER_PRS_F line (carrying the quantity) + ER_CAM_F detail."""
         key = self.service(patient, on, NAT_CCAM, quantity, executant=executant, **overrides)
         self.rows["ER_CAM_F"].append(
-            {**key, "CAM_PRS_IDE": code, "CAM_ACT_COD": 1, "CAM_TRT_PHA": 0, **(detail or {})}
+            {**key, "CAM_PRS_IDE": code, "CAM_ACT_COD": "1", "CAM_TRT_PHA": 0, **(detail or {})}
         )
         return key
 
@@ -303,11 +319,21 @@ class ClaimsBuilder:
         das: tuple[str, ...] = (),
         acts: tuple[tuple[str, int], ...] = (),
         eta: str = "750000001",
+        rsa: str | None = None,
+        table: str = "T_MCOaa",
+        quality: dict[str, Any] | None = None,
     ) -> tuple[str, str]:
-        """Add a PMSI MCO stay (B + C, D per DAS, A per ``(ccam, delay_days)``). Returns (ETA_NUM, RSA_NUM)."""
-        rsa = f"{next(self._ids):010d}"
+        """Add a PMSI MCO stay (B + C, D per DAS, A per ``(ccam, delay_days)``). Returns (ETA_NUM, RSA_NUM).
+
+        ``table`` = ``"T_MCO18"`` puts the stay in the yearly tables ``T_MCO18B/C/D/A``
+        (written as such by ``write``); ``quality`` overrides B/C columns (GRG_GHM, NIR_RET...).
+        """
+        rsa = rsa or f"{next(self._ids):010d}"
         exit = exit or entry
-        self.rows["T_MCOaaB"].append(
+        quality = quality or {}
+        b_extra = {k: v for k, v in quality.items() if k in TABLES["T_MCOaaB"].names}
+        c_extra = {k: v for k, v in quality.items() if k in TABLES["T_MCOaaC"].names}
+        self.rows.setdefault(f"{table}B", []).append(
             {
                 "ETA_NUM": eta,
                 "RSA_NUM": rsa,
@@ -316,21 +342,23 @@ class ClaimsBuilder:
                 "GRG_GHM": None,
                 "SOR_ANN": exit.year,
                 "SOR_MOI": exit.month,
+                **b_extra,
             }
         )
-        self.rows["T_MCOaaC"].append(
+        self.rows.setdefault(f"{table}C", []).append(
             {
                 "ETA_NUM": eta,
                 "RSA_NUM": rsa,
                 "NIR_ANO_17": patient.nir,
                 "EXE_SOI_DTD": entry,
                 "EXE_SOI_DTF": exit,
+                **c_extra,
             }
         )
         for code in das:
-            self.rows["T_MCOaaD"].append({"ETA_NUM": eta, "RSA_NUM": rsa, "ASS_DGN": code})
+            self.rows.setdefault(f"{table}D", []).append({"ETA_NUM": eta, "RSA_NUM": rsa, "ASS_DGN": code})
         for code, delay in acts:
-            self.rows["T_MCOaaA"].append(
+            self.rows.setdefault(f"{table}A", []).append(
                 {
                     "ETA_NUM": eta,
                     "RSA_NUM": rsa,
@@ -344,8 +372,9 @@ class ClaimsBuilder:
     # ------------------------------------------------------------ output
 
     def arrow(self, table: str) -> pa.Table:
-        """The rows of ``table`` with the declared Arrow schema."""
-        return pa.Table.from_pylist(self.rows[table], schema=TABLES[table].arrow_schema())
+        """The rows of ``table`` with the declared Arrow schema (yearly PMSI names too)."""
+        schema = TABLES[_schema_name(table)].arrow_schema()
+        return pa.Table.from_pylist(self.rows[table], schema=schema)
 
     def write(
         self,
@@ -356,7 +385,7 @@ class ClaimsBuilder:
     ) -> Path:
         """Write every table (even empty) to ``directory``; ``omit`` tables, ``drop_columns`` {table: column}."""
         directory.mkdir(parents=True, exist_ok=True)
-        for name in TABLES:
+        for name in list(TABLES) + [t for t in self.rows if t not in TABLES]:
             if name in omit:
                 continue
             table = self.arrow(name)
@@ -364,6 +393,16 @@ class ClaimsBuilder:
                 table = table.drop_columns([drop_columns[name]])
             write_table(directory, name, table, fmt)
         return directory
+
+
+def _schema_name(table: str) -> str:
+    """``T_MCO18B`` -> ``T_MCOaaB``; archives (``ER_PRS_F_2017``, ``IR_BEN_R_ARC``) -> base table."""
+    if table.startswith("T_MCO") and table not in TABLES:
+        return "T_MCOaa" + table[-1]
+    for name in TABLES:
+        if table.startswith(name + "_"):
+            return name
+    return table
 
 
 def write_table(directory: Path, name: str, table: pa.Table, fmt: str = "parquet") -> Path:

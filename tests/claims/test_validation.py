@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,6 +16,7 @@ from rosp.claims import (
     MissingTableError,
     load_claims,
 )
+from rosp.claims.windows import load_periods
 
 from .builders import ClaimsBuilder, minimal_dataset, write_table
 
@@ -158,8 +159,13 @@ def _broken_key_other_column(b, h):
     return "ER_PHA_F", "missing_parent:ER_PRS_F"
 
 
+# The load starts at the earliest window of the definitions (issue 7 §2), no longer at a
+# fixed 1 Jan N-3: DCIR from 1 Jan 2014 and PMSI from 1 Jan 2009 for 2019 (END-03).
+DCIR_START, PMSI_START = (load_periods(2019)[f][0] for f in ("DCIR", "PMSI"))
+
+
 def _too_old(b, h):
-    b.service(h["bob"], date(2015, 12, 31))
+    b.service(h["bob"], DCIR_START - timedelta(days=1))
     return "ER_PRS_F", "date_out_of_period:EXE_SOI_DTD"
 
 
@@ -169,7 +175,7 @@ def _too_late(b, h):
 
 
 def _detail_of_rejected_parent(b, h):
-    b.delivery(h["bob"], date(2015, 6, 1), h["metformin"])
+    b.delivery(h["bob"], DCIR_START - timedelta(days=10), h["metformin"])
     return "ER_PHA_F", "parent_rejected:ER_PRS_F"
 
 
@@ -242,7 +248,7 @@ def _pmsi_unknown_patient(b, h):
 
 
 def _stay_out_of_period(b, h):
-    b.stay(h["bob"], date(2012, 5, 1))
+    b.stay(h["bob"], PMSI_START - timedelta(days=1))
     return "T_MCOaaC", "date_out_of_period:EXE_SOI_DTD"
 
 
@@ -250,7 +256,7 @@ def _stay_out_of_period(b, h):
 REJECT_CASES = [
     ("broken 9-column key", _broken_key),
     ("broken key on REM_TYP_AFF only", _broken_key_other_column),
-    ("care date before 1 Jan N-3", _too_old),
+    ("care date before the earliest DCIR window", _too_old),
     ("care date after 30 Jun N+1", _too_late),
     ("detail line of a rejected parent", _detail_of_rejected_parent),
     ("claim of an unknown beneficiary", _unknown_beneficiary_claim),
@@ -330,8 +336,10 @@ def test_first_valid_occurrence_of_a_duplicate_is_kept(tmp_path):
 
 def test_period_is_a_parameter(tmp_path):
     b, h = minimal_dataset()
+    # no definition to serve (programmes={}): any period may be loaded
     claims = load_claims(
-        b.write(tmp_path / "data"), 2019, period=(date(2019, 1, 1), date(2019, 12, 31))
+        b.write(tmp_path / "data"), 2019, period=(date(2019, 1, 1), date(2019, 12, 31)),
+        programmes={},
     )
     # the 2018 stay is now out of period; its B row stays (no date), D and A follow C
     assert claims.report.tables["T_MCOaaC"].rejected == {"date_out_of_period:EXE_SOI_DTD": 1}

@@ -161,6 +161,8 @@ class GroundTruth:
     def __init__(self, n_doctors: int) -> None:
         self.num = np.zeros((len(SPECS), n_doctors), dtype=np.int64)
         self.den = np.zeros((len(SPECS), n_doctors), dtype=np.int64)
+        #: simulated specialist patientèle per doctor (>= 2 contacts in N-1..N, alive)
+        self.patientele = np.zeros(n_doctors, dtype=np.int64)
 
     def add(self, ind: str, doctors: np.ndarray, in_num: np.ndarray, weight: np.ndarray | None = None) -> None:
         doctors = np.asarray(doctors, dtype=np.int64)
@@ -173,6 +175,11 @@ class GroundTruth:
         self.den[i] += np.bincount(doctors[ok], weights=w[ok], minlength=n).astype(np.int64)
         self.num[i] += np.bincount(doctors[ok], weights=(w * np.asarray(in_num, dtype=np.int64))[ok],
                                    minlength=n).astype(np.int64)
+
+    def add_patientele(self, doctors: np.ndarray) -> None:
+        """One (alive) patient of each listed doctor's specialist patientèle."""
+        n = self.den.shape[1]
+        self.patientele += np.bincount(np.asarray(doctors, dtype=np.int64), minlength=n).astype(np.int64)
 
 
 def percentile_table(gt: GroundTruth, doctor_programmes: dict[str, np.ndarray]) -> list[dict]:
@@ -205,7 +212,31 @@ def percentile_table(gt: GroundTruth, doctor_programmes: dict[str, np.ndarray]) 
         else:
             row["p_int"] = row["p_target"] = float("nan")
         rows.append(row)
+    rows.extend(patientele_rows(gt, doctor_programmes))
     return rows
+
+
+def patientele_rows(gt: GroundTruth, doctor_programmes: dict[str, np.ndarray]) -> list[dict]:
+    """Per specialist programme: simulated mean patientèle against the published mean
+    and the catalogue's reference patientèle (rows with ``kind = "patientele"``)."""
+    from rosp.catalogue.model import load_catalogue
+    from rosp.synth.population import PATIENTELE_MEAN, PROGRAMME_GROUPS
+
+    cat = load_catalogue(2018)
+    out = []
+    for slug, docs in doctor_programmes.items():
+        groups = [g for g in PROGRAMME_GROUPS.get(slug, ()) if g in PATIENTELE_MEAN]
+        if not groups or len(docs) == 0:
+            continue
+        sizes = gt.patientele[docs]
+        out.append({
+            "kind": "patientele", "programme": slug, "doctors": int(len(docs)),
+            "published_mean": PATIENTELE_MEAN[groups[0]],
+            "reference": int(cat.programme(slug).reference_patientele),
+            "mean": float(sizes.mean()), "p10": float(np.percentile(sizes, 10)),
+            "median": float(np.median(sizes)), "p90": float(np.percentile(sizes, 90)),
+        })
+    return out
 
 
 def render_markdown(rows: list[dict], patients: int, seed: int, year: int) -> str:
@@ -227,10 +258,30 @@ def render_markdown(rows: list[dict], patients: int, seed: int, year: int) -> st
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        if r.get("kind") == "patientele":
+            continue
         lines.append(
             f"| {r['id']}{' (décl.)' if r['declarative'] else ''} | {r['label']} | {r['direction']} | "
             f"{r['doctors_at_threshold']} / {r['doctors']} | {r['median_den']:.0f} | "
             f"{pct(r['intermediate'])} | {pct(r['p_int'])} | {pct(r['target'])} | {pct(r['p_target'])} |"
         )
+    pat = [r for r in rows if r.get("kind") == "patientele"]
+    if pat:
+        lines += [
+            "",
+            "## Specialist patientèles (>= 2 contacts in N-1..N, alive at 31/12/N)",
+            "",
+            "Doctor counts follow the published 2018 numbers of ROSP beneficiaries scaled to the",
+            "population generated; specialists are topped up with patients outside the indicator",
+            "populations up to the published mean patientèle (docs/synth.md cites each figure).",
+            "",
+            "| programme | doctors | published mean | reference (catalogue) | sim. mean | P10 | median | P90 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in pat:
+            lines.append(
+                f"| {r['programme']} | {r['doctors']} | {r['published_mean']:.0f} | {r['reference']} | "
+                f"{r['mean']:.0f} | {r['p10']:.0f} | {r['median']:.0f} | {r['p90']:.0f} |"
+            )
     lines.append("")
     return "\n".join(lines)

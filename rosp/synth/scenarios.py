@@ -16,7 +16,7 @@ import numpy as np
 from rosp.synth import codes as C
 from rosp.synth.calibration import INDEX, GroundTruth
 from rosp.synth.events import KIND_BIO, KIND_CAM, KIND_PHA, AldBuffer, DcirBuffer, PmsiBuffer
-from rosp.synth.population import Registry, day
+from rosp.synth.population import INHABITANTS_PER_DOCTOR, PATIENTELE_MEAN, Registry, day
 
 
 def history_start(year: int, family: str) -> int:
@@ -751,4 +751,50 @@ def endocrinology(c: Ctx) -> None:
         c.gt.add("END-04", e[sel], ok[sel])
 
 
-SCENARIOS = (background, children, cardiology, gastro, endocrinology)
+# ====================================================================== specialist patientèles
+def specialist_patienteles(c: Ctx) -> None:
+    """Specialists also see patients who are neither in an indicator population nor
+    their MT patients: top each specialty up to its published mean patientèle
+    (``PATIENTELE_MEAN``, >= 2 contacts in N-1..N), then record the patientèle of
+    every specialist in the ground truth (calibration report).
+
+    Top-up patients are alive adults with no contact yet with a doctor of that
+    specialty in the chunk, so that no indicator population gains a second doctor."""
+    ev = c.dcir.concat()
+    exe = ev["exe"]
+    ok = (exe >= 0) & (ev["day"] >= c.Y1) & (ev["day"] < c.END)
+    doc = np.full(len(exe), -1, dtype=np.int64)
+    doc[exe >= 0] = c.reg.exe_doctor[exe[exe >= 0]]
+    ok &= doc >= 0
+    pid, day_, doc = ev["pid"][ok].astype(np.int64), ev["day"][ok].astype(np.int64), doc[ok]
+    # distinct (patient, doctor, day), then pairs with >= 2 days
+    key = np.unique((pid * c.reg.n_doctors + doc) * 40_000 + (day_ - c.Y1))
+    pair = key // 40_000
+    pairs, n_days = np.unique(pair, return_counts=True)
+    pairs = pairs[n_days >= 2]
+    p_pid, p_doc = pairs // c.reg.n_doctors, pairs % c.reg.n_doctors
+    group_of = c.reg.doc_group
+    for group, mean in PATIENTELE_MEAN.items():
+        if group not in c.reg.groups:
+            continue
+        in_g = group_of[p_doc] == group
+        have = int((in_g & c.alive[p_pid]).sum())
+        if c.reg.patients:  # doctors actually drawn for the run, this chunk's share of them
+            want = int(round(mean * len(c.reg.groups[group]) * c.n / c.reg.patients))
+        else:
+            want = int(round(mean * c.n / INHABITANTS_PER_DOCTOR[group]))
+        touched = np.zeros(c.n, dtype=bool)
+        touched[pid[group_of[doc] == group]] = True
+        cand = np.flatnonzero(c.alive & (c.age >= 18) & ~touched)
+        k = min(max(want - have, 0), len(cand))
+        if k:
+            extra = np.sort(c.rng.choice(cand, size=k, replace=False))
+            docs = c.reg.sample(c.rng, group, k)
+            c.spec_followup(extra, docs, per_year=(0, 2))
+            p_pid = np.r_[p_pid, extra]
+            p_doc = np.r_[p_doc, docs]
+    alive = c.alive[p_pid]
+    c.gt.add_patientele(p_doc[alive])
+
+
+SCENARIOS = (background, children, cardiology, gastro, endocrinology, specialist_patienteles)

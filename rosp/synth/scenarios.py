@@ -219,8 +219,9 @@ class Ctx:
 
     def stay(self, pids, entry, los, dp_pool: str, acts_pool: str | None = None, das_pool: str | None = None,
              dp=None) -> None:
+        """Stays (DP, DAS, one act of ``acts_pool``); returns the act dates (or None)."""
         if len(pids) == 0:
-            return
+            return None
         dp = self.icd(dp_pool, len(pids)) if dp is None else dp
         acts = None
         if acts_pool:
@@ -233,6 +234,7 @@ class Ctx:
             d = self.icd(das_pool, len(pids))
             das = [(d[i],) for i in range(len(pids))]
         self.pmsi.add(pids, entry, los, dp, das=das, acts=acts)
+        return None if acts is None else np.asarray(entry) + delay
 
     def spec_followup(self, pids, doctors, per_year=(2, 3)) -> None:
         """>= 2 consultations with the specialist over N-1..N, at least one in N."""
@@ -527,8 +529,8 @@ def gastro(c: Ctx) -> None:
         g = c.spec("gastroenterologist", ccr)
         surg = c.days(c.Y0, c.END - 20, len(ccr))
         icd = c.icd("icd_colorectal_cancer", len(ccr))
-        c.stay(ccr, surg, rng.integers(6, 14, len(ccr)), "icd_colorectal_cancer", acts_pool="ccam_colectomy",
-               dp=icd)
+        act_day = c.stay(ccr, surg, rng.integers(6, 14, len(ccr)), "icd_colorectal_cancer",
+                         acts_pool="ccam_colectomy", dp=icd)
         c.ald.add(ccr, 30, surg, icd)
         c.spec_followup(ccr, g)
         img_ok = c.bern(c.rate("GAS-01", g))
@@ -547,7 +549,7 @@ def gastro(c: Ctx) -> None:
             mask = ace_ok | (q == 0) | ((q == 2) & (rng.random(len(ccr)) < 0.5))
             t = np.flatnonzero(mask)
             c.bio(ccr[t], dq[t], "nabm_cea", pres[t])
-        sel = c.alive[ccr] & (surg >= c.Y1) & (surg < c.Y2)
+        sel = c.alive[ccr] & (act_day >= c.Y1) & (act_day < c.Y2)  # the colectomy act dates the surgery
         c.gt.add("GAS-01", g[sel], img_ok[sel])
         c.gt.add("GAS-02", g[sel], ace_ok[sel])
     # --- IBD (ALD 24): 5-ASA (GAS-03) or azathioprine (GAS-04)

@@ -207,12 +207,17 @@ def _condition(raw: dict[str, Any], params: dict[str, Param], where: str) -> Con
     return Condition(name, block, args, negate, raw.get("doc", ""))
 
 
-def _indicator(raw: dict[str, Any], programme: str, prog_params: dict[str, Param], where: str) -> IndicatorDef:
+def _indicator(raw: dict[str, Any], programme: str, prog_params: dict[str, Param], where: str,
+               labels: dict[str, str]) -> IndicatorDef:
     iid = raw.get("id", "?")
     where = f"{where}:{iid}"
-    for k in ("id", "label", "kind", "provenance", "source", "confidence"):
+    if "label" in raw:
+        raise DefinitionError(f"{where}: 'label' restates the catalogue; the label is read from the catalogue table")
+    for k in ("id", "kind", "provenance", "source", "confidence"):
         if k not in raw:
             raise DefinitionError(f"{where}: missing {k!r}")
+    if raw["id"] not in labels:
+        raise DefinitionError(f"{where}: indicator {raw['id']} is not in the catalogue table of the programme")
     if raw["kind"] not in KINDS:
         raise DefinitionError(f"{where}: kind must be one of {KINDS}")
     if raw["provenance"] not in PROVENANCES:
@@ -244,7 +249,7 @@ def _indicator(raw: dict[str, Any], programme: str, prog_params: dict[str, Param
     if measurement not in ("claims", "declarations"):
         raise DefinitionError(f"{where}: parameter measurement must be 'claims' or 'declarations'")
     return IndicatorDef(
-        id=raw["id"], programme=programme, label=raw["label"], kind=raw["kind"], measurement=measurement,
+        id=raw["id"], programme=programme, label=labels[raw["id"]], kind=raw["kind"], measurement=measurement,
         provenance=raw["provenance"], source=raw["source"], confidence=raw["confidence"],
         denominator=den, numerator=num,
         exclude_deceased=bool(_resolve(raw.get("exclude_deceased", True), params, where)),
@@ -261,12 +266,33 @@ def load_programme_file(path: Path) -> ProgrammeDef:
         raise DefinitionError(f"{path.name}: unknown programme slug {slug!r}")
     if prog.get("basis") not in BASES:
         raise DefinitionError(f"{path.name}: basis must be one of {BASES}")
+    for k in ("label", "specialties"):
+        if k in prog:
+            raise DefinitionError(f"{path.name}: [programme] {k} restates the catalogue; it is read from the catalogue table")
+    table = _catalogue_programme(prog.get("table"), slug, path.name)
+    labels = {i.id: i.label for i in table.indicators}
     params = _params(raw.get("params", {}), path.name)
-    inds = tuple(_indicator(i, slug, params, path.name) for i in raw.get("indicators", ()))
+    inds = tuple(_indicator(i, slug, params, path.name, labels) for i in raw.get("indicators", ()))
     ids = [i.id for i in inds]
     if len(ids) != len(set(ids)):
         raise DefinitionError(f"{path.name}: duplicate indicator ids")
-    return ProgrammeDef(slug, prog["basis"], tuple(prog.get("specialties", ())), prog.get("label", slug), inds, params)
+    missing = sorted(set(labels) - set(ids))
+    if missing:
+        raise DefinitionError(f"{path.name}: catalogue indicators without a definition: {', '.join(missing)}")
+    return ProgrammeDef(slug, prog["basis"], tuple(int(x) for x in table.specialties), table.name, inds, params)
+
+
+def _catalogue_programme(table: Any, slug: str, where: str):
+    """The catalogue table a definition file implements (``[programme] table = YEAR``):
+    labels, specialties and the indicator list are read from there, never restated."""
+    from rosp.catalogue.model import CatalogueError, load_catalogue
+
+    if not isinstance(table, int):
+        raise DefinitionError(f"{where}: [programme] table must be the catalogue table year (e.g. 2018)")
+    try:
+        return load_catalogue(table).programme(slug)
+    except (CatalogueError, KeyError) as exc:
+        raise DefinitionError(f"{where}: no catalogue table {table} for {slug}: {exc}") from None
 
 
 @cache

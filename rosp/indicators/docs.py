@@ -111,7 +111,19 @@ def render_markdown() -> str:
         "doctor's patients who satisfy it. Reason codes: `numerator`, `not_numerator:<condition>`,",
         "`excluded:<condition>`, `excluded:deceased`, `boxes`.",
         "",
+        "Labels, specialties and the list of indicators are read from the catalogue table named by",
+        "`[programme] table` (one source per fact; `rosp.indicators.consistency.check_consistency`",
+        "checks catalogue × definitions × parameters × synth). A definition with parameter",
+        "`payable = false` is provisional: `IndicatorDef.payable` is False (`status` \"provisional\")",
+        "and scoring must neutralise it. Load periods follow the windows:",
+        "`rosp.indicators.definitions.earliest_read_dates(year)` gives, per table family, the",
+        "earliest date of care any definition reads; for 2018:",
+        "",
     ]
+    from rosp.indicators.definitions import earliest_read_dates, observation_end
+
+    out += [f"- {fam}: {d.isoformat()}" for fam, d in earliest_read_dates(2018).items()]
+    out += [f"- latest date of care read (observation end): {observation_end(2018).isoformat()}", ""]
     for prog in load_programmes().values():
         out += [f"## {prog.label} (`{prog.slug}`)", "", f"Patientèle basis: {_BASIS[prog.basis]}."]
         if prog.specialties:

@@ -35,46 +35,33 @@ class IndicatorSpec:
     label: str = ""
 
 
-#: 2018 tables (avenant 6), rows in table order. Objectives as fractions.
-SPECS: tuple[IndicatorSpec, ...] = (
-    IndicatorSpec("ENF-01", "mt-enfant", 0.43, 0.70, label="asthme persistant traité CSI/anti-leucotriènes"),
-    IndicatorSpec("ENF-02", "mt-enfant", 0.25, 0.60, label="asthme persistant 6-16 ans avec EFR"),
-    IndicatorSpec("ENF-03", "mt-enfant", 0.80, 0.95, declarative=True, label="courbe de corpulence"),
-    IndicatorSpec("ENF-04", "mt-enfant", 0.50, 0.80, label="2 doses ROR < 2 ans"),
-    IndicatorSpec("ENF-05", "mt-enfant", 0.43, 0.83, label="méningocoque C < 18 mois"),
-    IndicatorSpec("ENF-06", "mt-enfant", 0.52, 0.11, lower_is_better=True, label="C3G/C4G < 4 ans"),
-    IndicatorSpec("ENF-07", "mt-enfant", 0.31, 0.07, lower_is_better=True, label="C3G/C4G >= 4 ans"),
-    IndicatorSpec("ENF-08", "mt-enfant", 0.80, 0.95, declarative=True, label="dépistage sensoriel"),
-    IndicatorSpec("ENF-09", "mt-enfant", 0.80, 0.95, declarative=True, label="dépistage langage 3-5 ans"),
-    IndicatorSpec("ENF-10", "mt-enfant", 0.69, 0.83, label="examen M'T dents"),
-    IndicatorSpec("CAR-01", "cardiologie", 0.26, 0.46, label="post-IDM 4 classes"),
-    IndicatorSpec("CAR-02", "cardiologie", 0.57, 0.74, label="IC bêtabloquant + IEC/sartan"),
-    IndicatorSpec("CAR-03", "cardiologie", 0.64, 0.77, label="trithérapie avec diurétique"),
-    IndicatorSpec("CAR-04", "cardiologie", 0.88, 0.94, label="trithérapie créatinine + kaliémie"),
-    IndicatorSpec("CAR-05", "cardiologie", 0.60, 0.75, label="MAPA / automesure"),
-    IndicatorSpec("CAR-06", "cardiologie", 0.73, 0.57, lower_is_better=True, label="P2Y12 en N et N-2"),
-    IndicatorSpec("CAR-07", "cardiologie", 0.65, 0.80, label="LDL < 1 g/l post-IDM (non observable)"),
-    IndicatorSpec("CAR-08", "cardiologie", 0.84, 0.93, minimum=10, label="boîtes antihypertenseurs répertoire"),
-    IndicatorSpec("CAR-09", "cardiologie", 0.89, 0.98, minimum=10, label="boîtes statines répertoire"),
-    IndicatorSpec("GAS-01", "gastro-enterologie", 0.63, 0.86, label="CCR opéré imagerie /6 mois"),
-    IndicatorSpec("GAS-02", "gastro-enterologie", 0.15, 0.40, label="CCR opéré ACE /3 mois"),
-    IndicatorSpec("GAS-03", "gastro-enterologie", 0.24, 0.60, label="MICI 5-ASA protéinurie"),
-    IndicatorSpec("GAS-04", "gastro-enterologie", 0.63, 0.86, label="MICI azathioprine 3 NFS"),
-    IndicatorSpec("GAS-05", "gastro-enterologie", 0.030, 0.012, lower_is_better=True,
-                  label="coloscopie après polypectomie N-1/N-2"),
-    IndicatorSpec("GAS-06", "gastro-enterologie", 0.49, 0.71, label="TRU après éradication HP"),
-    IndicatorSpec("GAS-07", "gastro-enterologie", 0.20, 0.25, label="adénome après test positif"),
-    IndicatorSpec("GAS-08", "gastro-enterologie", 0.85, 0.95, declarative=True, label="transmission au MT"),
-    IndicatorSpec("END-01", "endocrinologie", 0.74, 0.89, label="basal-bolus < 70 ans"),
-    IndicatorSpec("END-02", "endocrinologie", 0.80, 0.95, declarative=True, label="compte-rendu au MT"),
-    IndicatorSpec("END-03", "endocrinologie", 0.56, 0.82, label="cancer thyroïde Tg + anti-Tg"),
-    IndicatorSpec("END-04", "endocrinologie", 0.38, 0.67, label="cytoponction avant chirurgie nodule"),
-    IndicatorSpec("END-05", "endocrinologie", 0.20, 0.05, lower_is_better=True, declarative=True,
-                  label="Basedow sans scintigraphie"),
-    IndicatorSpec("END-06", "endocrinologie", 0.42, 0.57, label="diabétique >= 4 POD"),
-    IndicatorSpec("END-07", "endocrinologie", 0.64, 0.85, label="initiation insuline autonome"),
-    IndicatorSpec("END-08", "endocrinologie", 0.28, 0.09, lower_is_better=True, label="initiation insuline à l'hôpital"),
-)
+def _short(label: str, n: int = 60) -> str:
+    return label if len(label) <= n else label[: n - 1].rstrip() + "…"
+
+
+def specs_from_catalogue(year: int = 2018) -> tuple[IndicatorSpec, ...]:
+    """The objectives the synthetic doctors are calibrated on, read from the catalogue
+    table in force for ``year`` (one source per fact): intermediate and target
+    objectives, direction, seuil minimal; declarative = the definition is taken from
+    the declarations file. Rows in table order, programmes in the definitions' order."""
+    from rosp.catalogue.model import load_catalogue
+    from rosp.indicators.definitions import load_programmes
+
+    cat = load_catalogue(year)
+    out = []
+    for slug, prog in load_programmes().items():
+        for ind in cat.programme(slug).indicators:
+            out.append(IndicatorSpec(
+                ind.id, slug, float(ind.intermediate), float(ind.target),
+                lower_is_better=ind.direction == "lower",
+                declarative=prog.indicator(ind.id).kind == "declarative",
+                minimum=int(ind.threshold), label=_short(ind.label),
+            ))
+    return tuple(out)
+
+
+#: 2018 tables (avenant 6), rows in table order, from the catalogue.
+SPECS: tuple[IndicatorSpec, ...] = specs_from_catalogue(2018)
 SPEC_BY_ID = {s.id: s for s in SPECS}
 INDICATOR_IDS = tuple(s.id for s in SPECS)
 INDEX = {s.id: i for i, s in enumerate(SPECS)}
@@ -174,6 +161,8 @@ class GroundTruth:
     def __init__(self, n_doctors: int) -> None:
         self.num = np.zeros((len(SPECS), n_doctors), dtype=np.int64)
         self.den = np.zeros((len(SPECS), n_doctors), dtype=np.int64)
+        #: simulated specialist patientèle per doctor (>= 2 contacts in N-1..N, alive)
+        self.patientele = np.zeros(n_doctors, dtype=np.int64)
 
     def add(self, ind: str, doctors: np.ndarray, in_num: np.ndarray, weight: np.ndarray | None = None) -> None:
         doctors = np.asarray(doctors, dtype=np.int64)
@@ -186,6 +175,11 @@ class GroundTruth:
         self.den[i] += np.bincount(doctors[ok], weights=w[ok], minlength=n).astype(np.int64)
         self.num[i] += np.bincount(doctors[ok], weights=(w * np.asarray(in_num, dtype=np.int64))[ok],
                                    minlength=n).astype(np.int64)
+
+    def add_patientele(self, doctors: np.ndarray) -> None:
+        """One (alive) patient of each listed doctor's specialist patientèle."""
+        n = self.den.shape[1]
+        self.patientele += np.bincount(np.asarray(doctors, dtype=np.int64), minlength=n).astype(np.int64)
 
 
 def percentile_table(gt: GroundTruth, doctor_programmes: dict[str, np.ndarray]) -> list[dict]:
@@ -218,7 +212,31 @@ def percentile_table(gt: GroundTruth, doctor_programmes: dict[str, np.ndarray]) 
         else:
             row["p_int"] = row["p_target"] = float("nan")
         rows.append(row)
+    rows.extend(patientele_rows(gt, doctor_programmes))
     return rows
+
+
+def patientele_rows(gt: GroundTruth, doctor_programmes: dict[str, np.ndarray]) -> list[dict]:
+    """Per specialist programme: simulated mean patientèle against the published mean
+    and the catalogue's reference patientèle (rows with ``kind = "patientele"``)."""
+    from rosp.catalogue.model import load_catalogue
+    from rosp.synth.population import PATIENTELE_MEAN, PROGRAMME_GROUPS
+
+    cat = load_catalogue(2018)
+    out = []
+    for slug, docs in doctor_programmes.items():
+        groups = [g for g in PROGRAMME_GROUPS.get(slug, ()) if g in PATIENTELE_MEAN]
+        if not groups or len(docs) == 0:
+            continue
+        sizes = gt.patientele[docs]
+        out.append({
+            "kind": "patientele", "programme": slug, "doctors": int(len(docs)),
+            "published_mean": PATIENTELE_MEAN[groups[0]],
+            "reference": int(cat.programme(slug).reference_patientele),
+            "mean": float(sizes.mean()), "p10": float(np.percentile(sizes, 10)),
+            "median": float(np.median(sizes)), "p90": float(np.percentile(sizes, 90)),
+        })
+    return out
 
 
 def render_markdown(rows: list[dict], patients: int, seed: int, year: int) -> str:
@@ -240,10 +258,30 @@ def render_markdown(rows: list[dict], patients: int, seed: int, year: int) -> st
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        if r.get("kind") == "patientele":
+            continue
         lines.append(
             f"| {r['id']}{' (décl.)' if r['declarative'] else ''} | {r['label']} | {r['direction']} | "
             f"{r['doctors_at_threshold']} / {r['doctors']} | {r['median_den']:.0f} | "
             f"{pct(r['intermediate'])} | {pct(r['p_int'])} | {pct(r['target'])} | {pct(r['p_target'])} |"
         )
+    pat = [r for r in rows if r.get("kind") == "patientele"]
+    if pat:
+        lines += [
+            "",
+            "## Specialist patientèles (>= 2 contacts in N-1..N, alive at 31/12/N)",
+            "",
+            "Doctor counts follow the published 2018 numbers of ROSP beneficiaries scaled to the",
+            "population generated; specialists are topped up with patients outside the indicator",
+            "populations up to the published mean patientèle (docs/synth.md cites each figure).",
+            "",
+            "| programme | doctors | published mean | reference (catalogue) | sim. mean | P10 | median | P90 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in pat:
+            lines.append(
+                f"| {r['programme']} | {r['doctors']} | {r['published_mean']:.0f} | {r['reference']} | "
+                f"{r['mean']:.0f} | {r['p10']:.0f} | {r['median']:.0f} | {r['p90']:.0f} |"
+            )
     lines.append("")
     return "\n".join(lines)

@@ -14,15 +14,30 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 EPOCH = np.datetime64("1970-01-01", "D")
 NEVER = np.int32(2**31 - 1)
 
-#: inhabitants per doctor (France, order of magnitude, liberal practice ~2018; see docs/synth.md)
+#: France, 1 January 2018 (INSEE, Bilan démographique 2017: 66.9 million inhabitants)
+FRANCE_POPULATION_2018 = 66_900_000
+#: ROSP beneficiaries per specialty in 2018 (Cnam, ROSP 2018 results, method.md §5.1:
+#: GPs 50,785; paediatricians 1,388; cardiologists 4,326; gastro-enterologists 2,012);
+#: endocrinologists: 1.2 M€ / 1,529 € in 2022 (Cnam press release 28/04/2023) ≈ 785 [INF];
+#: radiologists: imaging executants only, order of magnitude (not a ROSP figure).
+DOCTORS_FRANCE_2018: dict[str, int] = {
+    "gp": 50_785,
+    "paediatrician": 1_388,
+    "cardiologist": 4_326,
+    "gastroenterologist": 2_012,
+    "endocrinologist": 785,
+}
+#: inhabitants per doctor: the published counts scaled to the population generated
+#: (docs/synth.md cites each figure)
 INHABITANTS_PER_DOCTOR: dict[str, float] = {
-    "gp": 1100.0,  # GPs (specialty 1, ~3 % coded 22/23)
-    "paediatrician": 25000.0,  # 12
-    "cardiologist": 15000.0,  # 3
-    "gastroenterologist": 33000.0,  # 8
-    "endocrinologist": 65000.0,  # 42
+    **{g: FRANCE_POPULATION_2018 / n for g, n in DOCTORS_FRANCE_2018.items()},
     "radiologist": 9000.0,  # 6 (imaging executants)
 }
+#: mean specialist patientèle (>= 2 contacts in 24 months) the synthetic specialists
+#: are topped up to: gastro 1,228 in 2014 for a reference of 1,100 (SYNMAD, method.md
+#: §1.8); cardiology "calibrée sur un volume moyen de 800 patients" (ameli); endocrinology
+#: reference of 1,000 "patients actifs" (mean assumed equal to it [INF]).
+PATIENTELE_MEAN: dict[str, float] = {"cardiologist": 800.0, "gastroenterologist": 1228.0, "endocrinologist": 1000.0}
 SPECIALTY = {"gp": 1, "paediatrician": 12, "cardiologist": 3, "gastroenterologist": 8,
              "endocrinologist": 42, "radiologist": 6}
 #: inhabitants per non-physician executant: pharmacy (category 2), lab (3), dentist (4),
@@ -95,6 +110,8 @@ class Registry:
     groups: dict[str, np.ndarray]  # group -> doctor indices
     others: dict[str, np.ndarray]  # kind -> row indices
     depts: list[str]
+    #: patients of the whole run (the population the doctor counts are scaled to)
+    patients: int = 0
 
     @property
     def n_doctors(self) -> int:
@@ -224,6 +241,7 @@ def build_registry(patients: int, seed: int, year: int) -> Registry:
         groups={k: np.array(v, dtype=np.int64) for k, v in groups.items()},
         others={k: np.array(v, dtype=np.int64) for k, v in others.items()},
         depts=depts,
+        patients=patients,
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from rosp.synth import codes as C
 from rosp.synth.calibration import INDEX, GroundTruth
 from rosp.synth.events import KIND_BIO, KIND_CAM, KIND_PHA, AldBuffer, DcirBuffer, PmsiBuffer
-from rosp.synth.population import Registry, day
+from rosp.synth.population import INHABITANTS_PER_DOCTOR, PATIENTELE_MEAN, Registry, day
 
 
 def history_start(year: int, family: str) -> int:
@@ -219,8 +219,9 @@ class Ctx:
 
     def stay(self, pids, entry, los, dp_pool: str, acts_pool: str | None = None, das_pool: str | None = None,
              dp=None) -> None:
+        """Stays (DP, DAS, one act of ``acts_pool``); returns the act dates (or None)."""
         if len(pids) == 0:
-            return
+            return None
         dp = self.icd(dp_pool, len(pids)) if dp is None else dp
         acts = None
         if acts_pool:
@@ -233,6 +234,7 @@ class Ctx:
             d = self.icd(das_pool, len(pids))
             das = [(d[i],) for i in range(len(pids))]
         self.pmsi.add(pids, entry, los, dp, das=das, acts=acts)
+        return None if acts is None else np.asarray(entry) + delay
 
     def spec_followup(self, pids, doctors, per_year=(2, 3)) -> None:
         """>= 2 consultations with the specialist over N-1..N, at least one in N."""
@@ -527,8 +529,8 @@ def gastro(c: Ctx) -> None:
         g = c.spec("gastroenterologist", ccr)
         surg = c.days(c.Y0, c.END - 20, len(ccr))
         icd = c.icd("icd_colorectal_cancer", len(ccr))
-        c.stay(ccr, surg, rng.integers(6, 14, len(ccr)), "icd_colorectal_cancer", acts_pool="ccam_colectomy",
-               dp=icd)
+        act_day = c.stay(ccr, surg, rng.integers(6, 14, len(ccr)), "icd_colorectal_cancer",
+                         acts_pool="ccam_colectomy", dp=icd)
         c.ald.add(ccr, 30, surg, icd)
         c.spec_followup(ccr, g)
         img_ok = c.bern(c.rate("GAS-01", g))
@@ -547,7 +549,7 @@ def gastro(c: Ctx) -> None:
             mask = ace_ok | (q == 0) | ((q == 2) & (rng.random(len(ccr)) < 0.5))
             t = np.flatnonzero(mask)
             c.bio(ccr[t], dq[t], "nabm_cea", pres[t])
-        sel = c.alive[ccr] & (surg >= c.Y1) & (surg < c.Y2)
+        sel = c.alive[ccr] & (act_day >= c.Y1) & (act_day < c.Y2)  # the colectomy act dates the surgery
         c.gt.add("GAS-01", g[sel], img_ok[sel])
         c.gt.add("GAS-02", g[sel], ace_ok[sel])
     # --- IBD (ALD 24): 5-ASA (GAS-03) or azathioprine (GAS-04)
@@ -751,4 +753,50 @@ def endocrinology(c: Ctx) -> None:
         c.gt.add("END-04", e[sel], ok[sel])
 
 
-SCENARIOS = (background, children, cardiology, gastro, endocrinology)
+# ====================================================================== specialist patientèles
+def specialist_patienteles(c: Ctx) -> None:
+    """Specialists also see patients who are neither in an indicator population nor
+    their MT patients: top each specialty up to its published mean patientèle
+    (``PATIENTELE_MEAN``, >= 2 contacts in N-1..N), then record the patientèle of
+    every specialist in the ground truth (calibration report).
+
+    Top-up patients are alive adults with no contact yet with a doctor of that
+    specialty in the chunk, so that no indicator population gains a second doctor."""
+    ev = c.dcir.concat()
+    exe = ev["exe"]
+    ok = (exe >= 0) & (ev["day"] >= c.Y1) & (ev["day"] < c.END)
+    doc = np.full(len(exe), -1, dtype=np.int64)
+    doc[exe >= 0] = c.reg.exe_doctor[exe[exe >= 0]]
+    ok &= doc >= 0
+    pid, day_, doc = ev["pid"][ok].astype(np.int64), ev["day"][ok].astype(np.int64), doc[ok]
+    # distinct (patient, doctor, day), then pairs with >= 2 days
+    key = np.unique((pid * c.reg.n_doctors + doc) * 40_000 + (day_ - c.Y1))
+    pair = key // 40_000
+    pairs, n_days = np.unique(pair, return_counts=True)
+    pairs = pairs[n_days >= 2]
+    p_pid, p_doc = pairs // c.reg.n_doctors, pairs % c.reg.n_doctors
+    group_of = c.reg.doc_group
+    for group, mean in PATIENTELE_MEAN.items():
+        if group not in c.reg.groups:
+            continue
+        in_g = group_of[p_doc] == group
+        have = int((in_g & c.alive[p_pid]).sum())
+        if c.reg.patients:  # doctors actually drawn for the run, this chunk's share of them
+            want = int(round(mean * len(c.reg.groups[group]) * c.n / c.reg.patients))
+        else:
+            want = int(round(mean * c.n / INHABITANTS_PER_DOCTOR[group]))
+        touched = np.zeros(c.n, dtype=bool)
+        touched[pid[group_of[doc] == group]] = True
+        cand = np.flatnonzero(c.alive & (c.age >= 18) & ~touched)
+        k = min(max(want - have, 0), len(cand))
+        if k:
+            extra = np.sort(c.rng.choice(cand, size=k, replace=False))
+            docs = c.reg.sample(c.rng, group, k)
+            c.spec_followup(extra, docs, per_year=(0, 2))
+            p_pid = np.r_[p_pid, extra]
+            p_doc = np.r_[p_doc, docs]
+    alive = c.alive[p_pid]
+    c.gt.add_patientele(p_doc[alive])
+
+
+SCENARIOS = (background, children, cardiology, gastro, endocrinology, specialist_patienteles)

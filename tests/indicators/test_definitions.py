@@ -49,8 +49,8 @@ def test_windows():
 def test_bad_definition_rejected(tmp_path):
     f = tmp_path / "x.toml"
     f.write_text(
-        '[programme]\nslug = "cardiologie"\nbasis = "specialist"\n'
-        '[[indicators]]\nid = "CAR-01"\nlabel = "x"\nkind = "patients"\nprovenance = "inferred"\n'
+        '[programme]\nslug = "cardiologie"\ntable = 2018\nbasis = "specialist"\n'
+        '[[indicators]]\nid = "CAR-01"\nkind = "patients"\nprovenance = "inferred"\n'
         'source = "s"\nconfidence = "low"\n'
         'denominator = [{ name = "a", block = "has_deliveries", list = "statins", window = "$nope" }]\n'
         'numerator = [{ name = "b", block = "has_deliveries", list = "statins", window = "N" }]\n',

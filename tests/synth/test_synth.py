@@ -130,7 +130,12 @@ def test_dcir_quirks_present(con):
 def test_doctor_register(con):
     spe = dict(con.execute("SELECT PFS_PRA_SPE, count(DISTINCT STA_PFS_NUM) FROM DA_PRA_R GROUP BY 1").fetchall())
     assert {1, 12, 3, 8, 42} <= set(spe)
-    assert spe[1] >= 15  # 20,000 inhabitants / 1,100
+    # doctor counts follow the published 2018 figures scaled to the population (issue 7 §9)
+    from rosp.synth.population import INHABITANTS_PER_DOCTOR
+
+    gps = spe[1] + spe.get(22, 0) + spe.get(23, 0)
+    assert gps == round(20_000 / INHABITANTS_PER_DOCTOR["gp"])  # 50,785 GPs for 66.9 M inhabitants
+    assert spe[3] == round(20_000 / INHABITANTS_PER_DOCTOR["cardiologist"])
     bad = con.execute("SELECT count(*) FROM DA_PRA_R WHERE length(PFS_PFS_NUM) <> 9 "
                       "OR substr(PFS_PFS_NUM, 3, 1) <> '1'").fetchone()[0]
     assert bad == 0
@@ -192,6 +197,11 @@ def test_calibration_report_and_ground_truth(runs):
     text = (runs["big"] / "calibration.md").read_text(encoding="utf-8")
     for spec in calibration.SPECS:
         assert spec.id in text
+    # patientèle calibration (issue 7 §9): specialists reach the published mean patientèle
+    assert "Specialist patientèles" in text
+    row = next(x for x in text.splitlines() if x.startswith("| gastro-enterologie |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "1228" and abs(float(cells[4]) - 1228) <= 0.1 * 1228
     with (runs["big"] / "ground_truth.csv").open(encoding="utf-8") as fh:
         gt = list(csv.DictReader(fh))
     assert {r["indicator_id"] for r in gt} >= {"ENF-01", "CAR-03", "GAS-05", "END-01"}

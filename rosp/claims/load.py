@@ -27,7 +27,6 @@ from rosp.claims.validate import (
     check_rows_sql,
     check_types,
     has_duplicate_keys,
-    period_bounds,
     q,
     typed_select,
 )

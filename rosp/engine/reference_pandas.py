@@ -28,7 +28,17 @@ from rosp.indicators.definitions import load_programme
 
 
 def _read(data: Path, table: str, columns: list[str]) -> pd.DataFrame:
-    return pd.read_parquet(data / f"{table}.parquet", columns=columns)
+    frames = [pd.read_parquet(data / f"{table}.parquet", columns=columns)]
+    archive = data / f"{table}_ARC.parquet"  # IR_BEN_R_ARC: archived beneficiaries
+    if archive.is_file():
+        frames.append(pd.read_parquet(archive, columns=columns))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _date(values: pd.Series) -> pd.Series:
+    """Dates, with the SNDS placeholder 01/01/1600 (alive, open-ended) read as missing."""
+    d = pd.to_datetime(values, errors="coerce").dt.date
+    return d.where(d != dt.date(1600, 1, 1), None)
 
 
 def _codes(name: str, system: str) -> tuple[set[str], tuple[str, ...]]:
@@ -56,6 +66,12 @@ def compute(data: Path, year: int) -> pd.DataFrame:
     prs = _read(data, "ER_PRS_F", [*DCIR_JOIN_KEY, "BEN_NIR_PSA", "BEN_RNG_GEM", "EXE_SOI_DTD", "PRS_NAT_REF",
                                     "PRS_ACT_QTE", "PFS_PRE_NUM", "PFS_EXE_NUM", "DPN_QLF"])
     prs = prs[prs["DPN_QLF"].fillna(0) != 71]
+    ete = data / "ER_ETE_F.parquet"  # hospital activity billed in DCIR is not city care
+    if ete.is_file():
+        taa = pd.read_parquet(ete, columns=[*DCIR_JOIN_KEY, "ETE_IND_TAA"])
+        taa = taa[taa["ETE_IND_TAA"] == 1].drop(columns="ETE_IND_TAA").drop_duplicates()
+        prs = prs.merge(taa, on=list(DCIR_JOIN_KEY), how="left", indicator=True)
+        prs = prs[prs.pop("_merge") == "left_only"]
     prs = prs.merge(ben[["BEN_NIR_PSA", "BEN_RNG_GEM", "BEN_IDT_ANO"]], on=["BEN_NIR_PSA", "BEN_RNG_GEM"])
     prs["date"] = pd.to_datetime(prs["EXE_SOI_DTD"]).dt.date
 
@@ -86,7 +102,7 @@ def compute(data: Path, year: int) -> pd.DataFrame:
     months = (ref_end.year - people["BEN_NAI_ANN"].astype(int)) * 12 + (ref_end.month - people["BEN_NAI_MOI"].astype(int))
     if ref_end.day < 15:
         months -= 1
-    death = pd.to_datetime(people["BEN_DCD_DTE"]).dt.date
+    death = _date(people["BEN_DCD_DTE"])
     alive = death.isna() | (death > ref_end)
 
     # MT patientèle « consommante et fidèle »: declaration active on 31/12/N and a care in N.
@@ -94,7 +110,7 @@ def compute(data: Path, year: int) -> pd.DataFrame:
     mtt = _read(data, "IR_MTT_R", ["BEN_NIR_PSA", "BEN_RNG_GEM", "MTT_PFS_NUM", "MTT_DEP_DTE", "MTT_FIN_DTE"])
     mtt = mtt.merge(ben[["BEN_NIR_PSA", "BEN_RNG_GEM", "BEN_IDT_ANO"]], on=["BEN_NIR_PSA", "BEN_RNG_GEM"])
     start = pd.to_datetime(mtt["MTT_DEP_DTE"]).dt.date
-    end = pd.to_datetime(mtt["MTT_FIN_DTE"]).dt.date
+    end = _date(mtt["MTT_FIN_DTE"])
     mtt = mtt[(start <= ref_end) & (end.isna() | (end >= ref_end))]
     in_n = svc[(svc["date"] >= dt.date(year, 1, 1)) & (svc["date"] <= ref_end)]
     mt = mtt[mtt["BEN_IDT_ANO"].isin(set(in_n["BEN_IDT_ANO"]))].copy()

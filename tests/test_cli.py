@@ -63,7 +63,8 @@ def test_score_writes_the_contract_files(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     ind = pd.read_csv(out / "indicators.csv", dtype=str, keep_default_na=False)
     assert list(ind.columns) == ["doctor_id", "programme", "indicator_id", "numerator", "denominator", "rate",
-                                 "start_rate", "neutralised", "realisation", "branch", "points_max", "points", "euros"]
+                                 "start_rate", "neutralised", "realisation", "branch", "points_max", "points", "euros",
+                                 "rate_source"]
     assert len(ind) == 9 + 10
     pay = pd.read_csv(out / "payments.csv", dtype=str)
     assert list(pay.columns) == ["doctor_id", "programme", "patientele", "points", "euros"]

@@ -4,7 +4,9 @@ from rosp.catalogue.model import (
     CATEGORIES,
     Catalogue,
     CatalogueError,
+    MEASUREMENTS,
     Indicator,
+    NoTableInForce,
     Programme,
     load_catalogue,
 )
@@ -15,6 +17,8 @@ __all__ = [
     "Catalogue",
     "CatalogueError",
     "Indicator",
+    "MEASUREMENTS",
+    "NoTableInForce",
     "ParameterValue",
     "Parameters",
     "Programme",

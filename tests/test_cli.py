@@ -156,7 +156,8 @@ def test_safeguard_cli(cli, tmp_path):
     out = tmp_path / "out"
     cli("score", "--counts", str(c), "--patientele", str(p), "--out", str(out))
     r = cli("safeguard", "--year", "2018", "--payments", str(out / "payments.csv"),
-            "--previous-total", "2000", "--baseline-total", "2622.98", "--out", str(tmp_path / "sg"))
+            "--previous-total", "2000", "--baseline-total", "2622.98", "--current-total", "1311.49",
+            "--out", str(tmp_path / "sg"))
     assert r.returncode == 0, r.stderr
     summary = json.loads((tmp_path / "sg" / "safeguard.json").read_text())
     assert summary["triggered"] is True

@@ -2,9 +2,9 @@
 
 from rosp.catalogue.model import (
     CATEGORIES,
+    MEASUREMENTS,
     Catalogue,
     CatalogueError,
-    MEASUREMENTS,
     Indicator,
     NoTableInForce,
     Programme,

@@ -144,6 +144,7 @@ def screen_declarations(
     measured = declaration_ids(catalogue)
     known = set(catalogue.indicators)
     rules = {i: population_of(catalogue, i) for i in measured}
+    precedence = _precedence(catalogue)
     pop: dict[tuple[str, str], int] = {}
     if populations is not None and len(populations):
         for d, i, p in populations[["doctor_id", "indicator_id", "population"]].itertuples(index=False):
@@ -221,6 +222,8 @@ def screen_declarations(
         if num is None and rate is None:
             reject("declared_rate", "neither a numerator nor a rate is declared")
             continue
+        if precedence == "rate" and rate is not None:
+            num = None
         accepted.append(
             {
                 "doctor_id": doctor,
@@ -234,6 +237,16 @@ def screen_declarations(
     acc["numerator"] = acc["numerator"].astype("int64")
     acc["denominator"] = acc["denominator"].astype("int64")
     return acc, pd.DataFrame(rejects, columns=REJECT_COLUMNS)
+
+
+def _precedence(catalogue: Catalogue) -> str:
+    try:
+        value = catalogue.params.get("declaration.precedence", catalogue.year).text
+    except ParameterError:
+        return "numerator"
+    if value not in ("numerator", "rate"):
+        raise ParameterError(f"declaration.precedence: expected 'numerator' or 'rate', got {value!r}")
+    return value
 
 
 def _rate_text(rate: Fraction | None) -> str:

@@ -9,7 +9,21 @@ celui de 2017 et 2018 donne lieu à un versement complémentaire aux médecins s
 de majoration de la rémunération … de 2017 et 2018. » (seed 004; method.md §4)
 
 Parameters: ``safeguard.years``, ``safeguard.drop_threshold``, ``safeguard.comparison``,
-``safeguard.restore_to``, ``safeguard.distribution``, ``rounding.euros``.
+``safeguard.restore_to``, ``safeguard.distribution``, ``safeguard.perimeter``,
+``safeguard.year_basis``, ``safeguard.previous_total_basis``,
+``safeguard.programme_first_year``, ``safeguard.new_programmes``,
+``safeguard.max_coefficient``, ``rounding.euros``.
+
+Perimeter (docs/method.md §7): the totals are global amounts over the compared
+programmes (perimeter minus those with no N−1 amount). ``current_total`` is the
+amount of N before majoration; it defaults to the payments' sum only when the file
+covers every compared programme, otherwise it is required. Refused with the reason:
+a programme outside the perimeter, a current total below (or, for a complete file,
+different from) the file's sum, a 2017 previous total different from the 2016
+baseline, a coefficient above ``safeguard.max_coefficient`` without the explicit
+override. ``previous_total`` is the amount *paid* for N−1 including its majoration.
+The outcome (``summary["outcome"]``) is ``declenchee`` — and ``triggered`` true —
+only when a complement is due.
 
 Rules (the [INF] ones are reconstructions, no source states them in these words):
 
@@ -21,15 +35,16 @@ Rules (the [INF] ones are reconstructions, no source states them in these words)
   exactly −10 % does not trigger. The comparison is exact (no rounding of the drop).
 * Target (``safeguard.restore_to``): ``baseline_2016`` (the letter: « le différentiel
   entre le montant global de 2016 et celui de 2017 et 2018 ») or ``previous_year``.
-* [INF] The complement is never negative: if the target is not above total_N, k = 1
-  (method.md §4: k = max(1, Ref / Raw_N)). If total_N is zero, no proportional
+* [INF] The complement is never negative: if the target is not above current_total, k = 1
+  (method.md §4: k = max(1, Ref / Raw_N)). If current_total is zero, no proportional
   majoration is possible: k is undefined, nothing is paid and the summary says so.
-* Distribution (``safeguard.distribution`` = ``proportional``): every doctor's ROSP
-  is multiplied by ``k = target / total_N``. k is kept as an exact ratio of the two
+* Distribution (``safeguard.distribution`` = ``proportional``): every compared doctor's
+  ROSP is multiplied by ``k = target / current_total``. k is kept as an exact ratio of the two
   Decimal totals (no truncation); each amount is ``round(euros × k)`` at the
   quantum and mode of ``rounding.euros`` (0.01, half-up), computed exactly. The
   reported coefficient is that ratio written with 28 significant digits.
-* Reconciliation: ``rounding_residual = Σ euros_after_safeguard − target_total``,
+* Reconciliation (file covering the compared perimeter; otherwise against the file's
+  exact share k × Σ compared + Σ not compared): ``rounding_residual = Σ euros_after_safeguard − target_total``,
   ``complement_total = Σ complement = Σ euros_after_safeguard − total_before``, so
   ``target_total = total_before + complement_total − rounding_residual`` to the cent.
   |rounding_residual| ≤ n × quantum / 2 for n payment rows.

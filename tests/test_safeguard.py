@@ -310,3 +310,105 @@ def test_run_safeguard_bad_payments(tmp_path, content, fragment, reason):
 def test_negative_reference_is_refused():
     with pytest.raises(SafeguardInputError, match="previous_total"):
         sg(split("100.00"), 2017, D("-1"), D("1"))
+
+
+# ---------------------------------------------------------------- perimeter and readings (review L-05, L-06)
+
+ONE_GP = pd.DataFrame(
+    {"doctor_id": ["M1"], "programme": ["cardiologie"], "patientele": [800], "points": [100], "euros": ["289.06"]}
+)
+
+
+def test_sgE_national_totals_against_a_partial_file_are_refused():
+    """sgE: one GP's file against national totals multiplied its ROSP by 24 844 (L-05)."""
+    with pytest.raises(SafeguardInputError, match="give current_total, the global amount of 2018"):
+        apply_safeguard(ONE_GP, 2018, D("243500000"), D("240000000"))
+
+
+def test_sgE_coefficient_above_the_bound_is_refused_without_override():
+    with pytest.raises(SafeguardInputError, match="above the bound 2"):
+        apply_safeguard(ONE_GP, 2018, D("243500000"), D("240000000"), current_total=D("289.06"))
+    s = apply_safeguard(
+        ONE_GP, 2018, D("243500000"), D("240000000"), current_total=D("289.06"), allow_large_coefficient=True
+    ).summary
+    assert s["coefficient_override"] is True and s["outcome"] == "declenchee"
+
+
+def test_programme_outside_the_perimeter_is_refused():
+    pay = ONE_GP.assign(programme="dermatologie")
+    with pytest.raises(SafeguardInputError, match="outside the safeguard perimeter"):
+        apply_safeguard(pay, 2018, D("100"), D("100"), current_total=D("100"))
+
+
+def test_current_total_below_the_file_is_refused():
+    with pytest.raises(SafeguardInputError, match="below the payments' sum"):
+        apply_safeguard(ONE_GP, 2018, D("1000"), D("1000"), current_total=D("100"))
+
+
+def test_2017_previous_must_equal_baseline():
+    """For 2017 the year before is 2016 itself (L-06)."""
+    with pytest.raises(SafeguardInputError, match="must be equal for 2017"):
+        apply_safeguard(ONE_GP, 2017, D("12000"), D("9000"), current_total=D("9000"))
+
+
+def test_programmes_without_a_base_are_neither_compared_nor_majorated():
+    """Endocrinology (first paid 2018) has no 2017 amount: excluded in 2018 (safeguard.new_programmes)."""
+    pay = pd.concat([ONE_GP, ONE_GP.assign(doctor_id="E1", programme="endocrinologie", euros="100.00")])
+    r = apply_safeguard(pay, 2018, D("10000"), D("10000"), current_total=D("8000"))
+    s = r.summary
+    assert s["not_compared_programmes"] == "endocrinologie"
+    assert "endocrinologie" not in s["compared_programmes"].split(",")
+    after = dict(zip(r.payments["doctor_id"], r.payments["euros_after_safeguard"], strict=True))
+    assert after["E1"] == D("100.00") and after["M1"] == D("361.33")  # 289.06 × 10000/8000
+    # 2017: only the programmes paid in 2016 are compared, mt-enfant (created 2017) is not
+    s17 = apply_safeguard(ONE_GP, 2017, D("10000"), D("10000"), current_total=D("9500")).summary
+    assert s17["compared_programmes"] == "mt-adulte,cardiologie,gastro-enterologie"
+
+
+# The four readings of the sentence (docs/method.md §safeguard) on the review's scenarios,
+# amounts of 2018 (2016, raw 2017, paid 2017 including its majoration, 2018):
+SCENARIOS = {
+    "sgA": ("10000", "10900", "10900", "8775"),
+    "sgB": ("10000", "6670", "10000", "6440"),
+    "sgC": ("9000", "12000", "12000", "9660"),
+}
+READINGS = {
+    "R1_letter_raw_previous": ("previous_year", "baseline_2016", "raw"),
+    "R2_previous_year_both": ("previous_year", "previous_year", "paid"),
+    "R3_paid_previous_restore_2016": ("previous_year", "baseline_2016", "paid"),
+    "R4_2016_both": ("baseline_2016", "baseline_2016", "paid"),
+}
+READING_CASES = [
+    ("R1_letter_raw_previous", "sgA", "declenchee", "1.1396", "−19.5 % vs 2017, restored to 2016 only"),
+    ("R1_letter_raw_previous", "sgB", "non_declenchee", "1", "−3.4 % vs raw 2017 although −35.6 % vs 2016"),
+    ("R1_letter_raw_previous", "sgC", "condition_remplie_sans_complement", "1", "2016 below 2018: nothing due"),
+    ("R2_previous_year_both", "sgA", "declenchee", "1.2421", "restored to 2017"),
+    ("R2_previous_year_both", "sgB", "declenchee", "1.5527", "restored to paid 2017"),
+    ("R2_previous_year_both", "sgC", "declenchee", "1.2422", "restored to a 2017 above 2016"),
+    ("R3_paid_previous_restore_2016", "sgA", "declenchee", "1.1396", "project default"),
+    ("R3_paid_previous_restore_2016", "sgB", "declenchee", "1.5527", "paid 2017 includes its majoration"),
+    ("R3_paid_previous_restore_2016", "sgC", "condition_remplie_sans_complement", "1", "not 'déclenchée'"),
+    ("R4_2016_both", "sgA", "declenchee", "1.1396", "−12.25 % vs 2016"),
+    ("R4_2016_both", "sgB", "declenchee", "1.5527", "−35.6 % vs 2016"),
+    ("R4_2016_both", "sgC", "non_declenchee", "1", "2018 above 2016"),
+]
+
+
+@pytest.mark.parametrize("reading,scenario,outcome,k,why", READING_CASES, ids=[f"{c[0]}-{c[1]}" for c in READING_CASES])
+def test_readings_on_worked_scenarios(reading, scenario, outcome, k, why):
+    comparison, restore_to, basis = READINGS[reading]
+    base, raw17, paid17, current = SCENARIOS[scenario]
+    params = load_parameters(overrides={"safeguard.comparison": comparison, "safeguard.restore_to": restore_to})
+    previous = raw17 if basis == "raw" else paid17
+    s = apply_safeguard(ONE_GP, 2018, D(previous), D(base), params, current_total=D(current)).summary
+    assert s["outcome"] == outcome, why
+    assert s["triggered"] is (outcome == "declenchee"), why
+    assert s["coefficient"][: len(k)] == k, why
+
+
+def test_default_reading_is_R3():
+    p = load_parameters()
+    assert p.get("safeguard.previous_total_basis", 2018).text == "paid_including_majoration"
+    assert (p.get("safeguard.comparison", 2018).text, p.get("safeguard.restore_to", 2018).text) == (
+        "previous_year", "baseline_2016",
+    )

@@ -148,7 +148,7 @@ def test_eligibility_cli(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(df.columns) == ["doctor_id", "programme", "eligible", "reason"]
-    assert "eligible_capi_superseded" in set(df["reason"]) and "opted_out" in set(df["reason"])
+    assert "eligible_opt_out_invalid_early" in set(df["reason"]) and "opted_out" in set(df["reason"])
 
 
 def test_safeguard_cli(cli, tmp_path):

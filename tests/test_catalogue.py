@@ -252,3 +252,19 @@ def test_dated_parameters_carry_value_source_and_confidence(name, year, value, c
 def test_reform_override_is_flagged():
     p = load_parameters(overrides={"scoring.intermediate_share": "0.40"}).get("scoring.intermediate_share", 2018)
     assert p.value == "0.40" and p.overridden and p.source == "reform override"
+
+
+def test_the_fund_is_named_cnam_in_user_prose():
+    """Avenant 6: « CNAMTS » is replaced by « Cnam » (review L-32). Historical names may
+    appear only inside an exact quotation (« … »)."""
+    root = Path(__file__).parent.parent
+    files = [*(root / "docs").glob("*.md"), *(root / "rosp").rglob("*.toml"), *(root / "rosp").rglob("README.md")]
+    offenders = []
+    for f in files:
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
+            outside = re.sub(r"«[^»]*»", "", line)
+            if re.search(r"\bCNAM(TS)?\b", outside):
+                offenders.append(f"{f.relative_to(root)}:{n}")
+    assert offenders == []
+    for name, spec in load_parameters().snapshot(2018).items():
+        assert not re.search(r"\bCNAM(TS)?\b", re.sub(r"«[^»]*»", "", spec["source"])), name

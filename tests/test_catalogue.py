@@ -268,3 +268,20 @@ def test_the_fund_is_named_cnam_in_user_prose():
     assert offenders == []
     for name, spec in load_parameters().snapshot(2018).items():
         assert not re.search(r"\bCNAM(TS)?\b", re.sub(r"«[^»]*»", "", spec["source"])), name
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("catalogue", "list", "--year", "2030"),
+        ("score", "--year", "2030", "--counts", "{c}", "--patientele", "{p}", "--out", "{o}"),
+    ],
+    ids=["catalogue-2030", "score-2030"],
+)
+def test_cli_stops_cleanly_with_no_table_in_force(cli, tmp_path, args):
+    c, p = tmp_path / "c.csv", tmp_path / "p.csv"
+    c.write_text("doctor_id,indicator_id,numerator,denominator,start_rate\n", encoding="utf-8")
+    p.write_text("doctor_id,programme,patientele\n", encoding="utf-8")
+    r = cli(*(a.format(c=c, p=p, o=tmp_path / "o") for a in args))
+    assert r.returncode == 2 and "no table in force for 2030" in r.stderr
+    assert "Traceback" not in r.stderr

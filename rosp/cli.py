@@ -197,20 +197,36 @@ def eligibility(
 def safeguard(
     year: int = typer.Option(..., "--year"),
     payments: Path = typer.Option(..., "--payments", help="payments.csv of a run"),
-    previous_total: str = typer.Option(..., "--previous-total", help="national total of year N-1 (EUR)"),
-    baseline_total: str = typer.Option(..., "--baseline-total", help="national total of 2016 (EUR)"),
+    previous_total: str = typer.Option(
+        ..., "--previous-total",
+        help="global amount PAID for N-1 (including its safeguard majoration), on the compared programmes (EUR)",
+    ),
+    baseline_total: str = typer.Option(
+        ..., "--baseline-total", help="global amount of 2016, « qualité de la pratique » indicators (EUR)"
+    ),
+    current_total: str = typer.Option(
+        None, "--current-total",
+        help="global amount of year N before majoration on the compared programmes (EUR); "
+        "required unless the payments cover every compared programme",
+    ),
+    allow_large_coefficient: bool = typer.Option(
+        False, "--allow-large-coefficient", help="accept a coefficient above safeguard.max_coefficient"
+    ),
     out: Path = typer.Option(..., "--out"),
 ) -> None:
     """Apply the safeguard clause (article 27.4 as amended by avenant 6)."""
     from rosp.safeguard import SafeguardInputError, run_safeguard
 
     try:
-        res = run_safeguard(year, payments, previous_total, baseline_total, out)
+        res = run_safeguard(
+            year, payments, previous_total, baseline_total, out,
+            current_total=current_total, allow_large_coefficient=allow_large_coefficient,
+        )
     except SafeguardInputError as exc:
         fail(str(exc))
     s = res.summary
     console.print(
-        f"clause {'déclenchée' if s['triggered'] else 'non déclenchée'} ; coefficient {s['coefficient']} ; "
+        f"{s['outcome_label']} ; coefficient {s['coefficient']} ; "
         f"complément {s['complement_total']} € -> {out}"
     )
 

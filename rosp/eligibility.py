@@ -7,7 +7,19 @@ method.md §1.11), CAPI superseded by the conventional commitments (seed 000).
 Every legal value comes from the dated parameters (`rosp/catalogue/parameters.toml`):
 ``eligibility.specialty_programmes``, ``eligibility.convention_entry_into_force``,
 ``eligibility.convention_duration_years``, ``eligibility.opt_out_window_months``,
-``eligibility.capi_superseded``.
+``eligibility.capi_superseded``, ``eligibility.opt_out_opening.<programme>``,
+``eligibility.capi_end``, ``eligibility.capi_identical_programmes``.
+
+Per programme (fidelity review L-07, L-30): each programme has its own opt-out
+window, opening on the programme's opening date (``eligibility.opt_out_opening.<slug>``:
+24 Oct 2016 for cardiologie and gastro-entérologie, 2 May 2017 for the enfant ROSP,
+avenant 1, 10 March 2018 for endocrinologie, avenant 4; the convention's entry into
+force when a programme has none) or the installation, whichever is later; the
+opt-out date of the register is read against the window of each of the doctor's
+programmes. A CAPI is active for N only if signed on or before 31 Dec N and N is
+not after ``eligibility.capi_end`` (the 2011 ROSP replaced it from 2012); it plays a
+part only for the programmes of ``eligibility.capi_identical_programmes`` (the
+« engagements identiques »), elsewhere it is ignored.
 
 Decision order, per doctor (first match wins; one row per doctor x programme):
 
@@ -99,7 +111,7 @@ REASON_LABELS_FR: dict[str, str] = {
     ),
     "eligible_opt_out_invalid_early": (
         "Éligible ; refus de la ROSP non valable (antérieur à l'ouverture du délai : "
-        "entrée en vigueur de la convention ou installation)"
+        "entrée en vigueur du programme ou installation)"
     ),
     "eligible_opt_out_expired": (
         "Éligible ; le refus de la ROSP ne vaut que pour la durée de la convention"
@@ -296,6 +308,16 @@ def read_doctors_csv(path: Path | str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- rules
 
 
+def _optional(params: Parameters, name: str, year: int):
+    """A parameter value, or None when the parameter is absent or not in force for `year`."""
+    if name not in params.names:
+        return None
+    try:
+        return params.get(name, year)
+    except ParameterError:
+        return None
+
+
 def _end_inclusive(params: Parameters, year: int, override: bool | None) -> bool:
     if override is not None:
         return override
@@ -313,18 +335,26 @@ def _decide(
     months: int,
     capi_superseded: bool,
     end_inclusive: bool,
+    *,
+    opening: dt.date | None = None,
+    capi_end: dt.date | None = None,
+    capi_applies: bool = True,
 ) -> str:
+    """Reason code for one doctor × programme; `opening` opens the programme's window."""
     if not record["conventioned"]:
         return "not_conventioned"
     if record["installed_on"] is not None and record["installed_on"] > dt.date(year, 12, 31):
         return "not_installed_in_year"
-    capi = record["capi_signed_on"] is not None and record["capi_signed_on"] <= dt.date(
-        year, 12, 31
+    capi = (
+        capi_applies
+        and record["capi_signed_on"] is not None
+        and record["capi_signed_on"] <= dt.date(year, 12, 31)
+        and (capi_end is None or dt.date(year, 1, 1) <= capi_end)
     )
     if capi and not capi_superseded:
         return "capi_not_superseded"
     opt_out = classify_opt_out(
-        record["opted_out_on"], record["installed_on"], entry, months, end_inclusive
+        record["opted_out_on"], record["installed_on"], opening or entry, months, end_inclusive
     )
     # Year N is covered by the convention if it overlaps [entry, convention_end).
     covered = dt.date(year, 1, 1) < convention_end and dt.date(year, 12, 31) >= entry
@@ -367,6 +397,14 @@ def evaluate(
     months = params.get("eligibility.opt_out_window_months", year).integer
     capi_superseded = params.get("eligibility.capi_superseded", year).boolean
     end_inclusive = _end_inclusive(params, year, opt_out_end_inclusive)
+    capi_end = _optional(params, "eligibility.capi_end", year)
+    capi_end_date = capi_end.date if capi_end is not None else None
+    identical = _optional(params, "eligibility.capi_identical_programmes", year)
+    identical_set = set(identical.as_list()) if identical is not None else None  # None: every programme
+    openings: dict[str, dt.date] = {}
+    for programme in sorted(set(mapping.values())):
+        opening = _optional(params, f"eligibility.opt_out_opening.{programme}", year)
+        openings[programme] = opening.date if opening is not None else entry
 
     rows: list[tuple[str, str, bool, str]] = []
     for record in validate_doctors(doctors):
@@ -374,10 +412,13 @@ def evaluate(
         if not programmes:
             rows.append((record["doctor_id"], "", False, "no_programme_for_specialty"))
             continue
-        reason = _decide(
-            record, year, entry, convention_end, months, capi_superseded, end_inclusive
-        )
         for programme in programmes:
+            reason = _decide(
+                record, year, entry, convention_end, months, capi_superseded, end_inclusive,
+                opening=openings[programme],
+                capi_end=capi_end_date,
+                capi_applies=identical_set is None or programme in identical_set,
+            )
             rows.append((record["doctor_id"], programme, reason in ELIGIBLE_REASONS, reason))
     out = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
     out["doctor_id"] = out["doctor_id"].astype(object)

@@ -9,7 +9,21 @@ celui de 2017 et 2018 donne lieu à un versement complémentaire aux médecins s
 de majoration de la rémunération … de 2017 et 2018. » (seed 004; method.md §4)
 
 Parameters: ``safeguard.years``, ``safeguard.drop_threshold``, ``safeguard.comparison``,
-``safeguard.restore_to``, ``safeguard.distribution``, ``rounding.euros``.
+``safeguard.restore_to``, ``safeguard.distribution``, ``safeguard.perimeter``,
+``safeguard.year_basis``, ``safeguard.previous_total_basis``,
+``safeguard.programme_first_year``, ``safeguard.new_programmes``,
+``safeguard.max_coefficient``, ``rounding.euros``.
+
+Perimeter (docs/method.md §7): the totals are global amounts over the compared
+programmes (perimeter minus those with no N−1 amount). ``current_total`` is the
+amount of N before majoration; it defaults to the payments' sum only when the file
+covers every compared programme, otherwise it is required. Refused with the reason:
+a programme outside the perimeter, a current total below (or, for a complete file,
+different from) the file's sum, a 2017 previous total different from the 2016
+baseline, a coefficient above ``safeguard.max_coefficient`` without the explicit
+override. ``previous_total`` is the amount *paid* for N−1 including its majoration.
+The outcome (``summary["outcome"]``) is ``declenchee`` — and ``triggered`` true —
+only when a complement is due.
 
 Rules (the [INF] ones are reconstructions, no source states them in these words):
 
@@ -21,15 +35,16 @@ Rules (the [INF] ones are reconstructions, no source states them in these words)
   exactly −10 % does not trigger. The comparison is exact (no rounding of the drop).
 * Target (``safeguard.restore_to``): ``baseline_2016`` (the letter: « le différentiel
   entre le montant global de 2016 et celui de 2017 et 2018 ») or ``previous_year``.
-* [INF] The complement is never negative: if the target is not above total_N, k = 1
-  (method.md §4: k = max(1, Ref / Raw_N)). If total_N is zero, no proportional
+* [INF] The complement is never negative: if the target is not above current_total, k = 1
+  (method.md §4: k = max(1, Ref / Raw_N)). If current_total is zero, no proportional
   majoration is possible: k is undefined, nothing is paid and the summary says so.
-* Distribution (``safeguard.distribution`` = ``proportional``): every doctor's ROSP
-  is multiplied by ``k = target / total_N``. k is kept as an exact ratio of the two
+* Distribution (``safeguard.distribution`` = ``proportional``): every compared doctor's
+  ROSP is multiplied by ``k = target / current_total``. k is kept as an exact ratio of the two
   Decimal totals (no truncation); each amount is ``round(euros × k)`` at the
   quantum and mode of ``rounding.euros`` (0.01, half-up), computed exactly. The
   reported coefficient is that ratio written with 28 significant digits.
-* Reconciliation: ``rounding_residual = Σ euros_after_safeguard − target_total``,
+* Reconciliation (file covering the compared perimeter; otherwise against the file's
+  exact share k × Σ compared + Σ not compared): ``rounding_residual = Σ euros_after_safeguard − target_total``,
   ``complement_total = Σ complement = Σ euros_after_safeguard − total_before``, so
   ``target_total = total_before + complement_total − rounding_residual`` to the cent.
   |rounding_residual| ≤ n × quantum / 2 for n payment rows.
@@ -160,6 +175,21 @@ def _euros_column(payments: pd.DataFrame, source: str) -> list[Decimal]:
 # --------------------------------------------------------------------------- clause
 
 
+OUTCOMES_FR: dict[str, str] = {
+    "non_applicable": "clause non applicable à cette année",
+    "non_declenchee": "clause non déclenchée (baisse de 10 % au plus)",
+    "condition_remplie_sans_complement": (
+        "baisse de plus de 10 %, mais aucun complément n'est dû (le montant cible ne dépasse pas le montant de l'année)"
+    ),
+    "majoration_impossible": "baisse de plus de 10 %, mais aucune ROSP versée : majoration proportionnelle impossible",
+    "declenchee": "clause déclenchée : majoration versée",
+}
+
+
+def _mapping_years(text: str) -> dict[str, int]:
+    return {k.strip(): int(v) for k, v in (item.split(":", 1) for item in text.split(",") if item.strip())}
+
+
 def apply_safeguard(
     payments: pd.DataFrame,
     year: int,
@@ -167,16 +197,34 @@ def apply_safeguard(
     baseline_total: Decimal,
     params: Parameters | None = None,
     *,
+    current_total: Decimal | None = None,
+    allow_large_coefficient: bool = False,
     source: str = "<payments>",
 ) -> SafeguardResult:
-    """Apply the article 27.4 safeguard clause to the ROSP payments of `year`."""
+    """Apply the article 27.4 safeguard clause to the ROSP payments of `year`.
+
+    All three totals are global amounts « au titre des indicateurs de la qualité de la
+    pratique médicale » over the compared programmes (``safeguard.perimeter`` minus the
+    programmes with no amount for N−1, ``safeguard.new_programmes``):
+    `current_total` for N before any majoration (defaults to the payments' sum only when
+    the file covers every compared programme), `previous_total` = the amount *paid* for
+    N−1 including its own majoration (``safeguard.previous_total_basis``), `baseline_total`
+    for 2016. Inconsistent totals are refused (SafeguardInputError) with the reason.
+    """
     params = params or load_parameters()
     previous_total = _to_decimal(previous_total, "previous_total")
     baseline_total = _to_decimal(baseline_total, "baseline_total")
-    for name, amount in (("previous_total", previous_total), ("baseline_total", baseline_total)):
-        if amount < 0:
+    if current_total is not None:
+        current_total = _to_decimal(current_total, "current_total")
+    for name, amount in (
+        ("previous_total", previous_total),
+        ("baseline_total", baseline_total),
+        ("current_total", current_total),
+    ):
+        if amount is not None and amount < 0:
             raise SafeguardInputError(f"{name}: must not be negative (got {amount})")
     euros = _euros_column(payments, source)
+    programmes = [str(p) for p in payments["programme"].tolist()]
 
     sources: dict[str, str] = {}
     total_before = sum(euros, Decimal(0))
@@ -203,15 +251,24 @@ def apply_safeguard(
         "year": year,
         "applies": applies,
         "triggered": False,
+        "condition_met": False,
+        "outcome": "non_applicable",
+        "outcome_label": OUTCOMES_FR["non_applicable"],
         "total_before": _money(total_before, quantum),
+        "current_total": None,
         "previous_total": _money(previous_total, quantum),
         "baseline_total": _money(baseline_total, quantum),
+        "perimeter": None,
+        "compared_programmes": None,
+        "not_compared_programmes": None,
         "comparison": None,
         "drop": None,
         "threshold": None,
         "restore_to": None,
         "target_total": None,
         "coefficient": "1",
+        "coefficient_bound": None,
+        "coefficient_override": allow_large_coefficient,
         "complement_total": _money(Decimal(0), quantum),
         "rounding_residual": None,
         "note": None,
@@ -219,7 +276,8 @@ def apply_safeguard(
     }
 
     ratio: Fraction | None = Fraction(1)
-    target = total_before
+    compared_rows = [True] * len(euros)
+    target_share = Fraction(total_before)
     if not applies:
         summary["note"] = (
             f"La clause de sauvegarde ne s'applique qu'aux années "
@@ -238,34 +296,103 @@ def apply_safeguard(
         ):
             if choice not in RESTORE_CHOICES:
                 raise ParameterError(f"{name}: expected one of {RESTORE_CHOICES}, got {choice!r}")
+        perimeter = get("safeguard.perimeter").as_list()
+        first_year = _mapping_years(get("safeguard.programme_first_year").text)
+        new_programmes = get("safeguard.new_programmes").text
+        if new_programmes not in ("exclude", "include"):
+            raise ParameterError(f"safeguard.new_programmes: expected 'exclude' or 'include', got {new_programmes!r}")
+        bound = get("safeguard.max_coefficient").decimal
+        get("safeguard.previous_total_basis")
+        get("safeguard.year_basis")
+        compared = [
+            p for p in perimeter if new_programmes == "include" or first_year.get(p, year) <= year - 1
+        ]
+        outside = sorted(set(programmes) - set(perimeter))
+        if outside:
+            raise SafeguardInputError(
+                f"{source}: programme(s) {', '.join(outside)} outside the safeguard perimeter "
+                f"({', '.join(perimeter)}; parameter safeguard.perimeter)"
+            )
+        if year == min(years) and previous_total != baseline_total:
+            raise SafeguardInputError(
+                f"previous_total ({previous_total}) and baseline_total ({baseline_total}) must be equal for "
+                f"{year}: the year before is 2016, the baseline itself"
+            )
+        compared_rows = [p in compared for p in programmes]
+        file_sum = sum((e for e, c in zip(euros, compared_rows, strict=True) if c), Decimal(0))
+        covered = set(compared) <= set(programmes)
+        if current_total is None:
+            if not covered:
+                missing = sorted(set(compared) - set(programmes))
+                raise SafeguardInputError(
+                    f"{source}: the payments cover {', '.join(sorted(set(programmes) & set(compared))) or 'no compared programme'}, "
+                    f"but the clause compares the global amount of {', '.join(compared)} "
+                    f"(missing: {', '.join(missing)}); give current_total, the global amount of {year} on that perimeter"
+                )
+            current_total = file_sum
+        elif covered and current_total != file_sum:
+            raise SafeguardInputError(
+                f"current_total ({current_total}) differs from the payments' sum on the compared programmes ({file_sum}), "
+                "which the file covers entirely"
+            )
+        elif current_total < file_sum:
+            raise SafeguardInputError(
+                f"current_total ({current_total}) is below the payments' sum on the compared programmes ({file_sum}): "
+                "the file must be part of the global amount"
+            )
+        not_compared = sorted({p for p, c in zip(programmes, compared_rows, strict=True) if not c})
+        summary.update(
+            comparison=comparison,
+            restore_to=restore_to,
+            threshold=str(threshold),
+            perimeter=",".join(perimeter),
+            compared_programmes=",".join(compared),
+            not_compared_programmes=",".join(not_compared),
+            current_total=_money(current_total, quantum),
+            coefficient_bound=str(bound),
+        )
         totals = {"baseline_2016": baseline_total, "previous_year": previous_total}
         reference = totals[comparison]
-        summary.update(comparison=comparison, restore_to=restore_to, threshold=str(threshold))
+        outcome = "non_declenchee"
         if reference > 0:
-            drop = (Fraction(reference) - Fraction(total_before)) / Fraction(reference)
+            drop = (Fraction(reference) - Fraction(current_total)) / Fraction(reference)
             summary["drop"] = str(_ratio_to_decimal(drop))
             # « inférieur de plus de 10 % » : strictly more, compared exactly.
-            triggered = drop > Fraction(threshold)
+            condition = drop > Fraction(threshold)
         else:
-            triggered = False
+            condition = False
             summary["note"] = "Montant de référence nul : la baisse n'est pas définie."
-        summary["triggered"] = triggered
-        if triggered:
+        summary["condition_met"] = condition
+        target = current_total
+        if condition:
             target = totals[restore_to]
-            if total_before == 0:
+            if current_total == 0:
                 ratio = None
-                target = total_before
+                target = current_total
+                outcome = "majoration_impossible"
                 summary["note"] = (
                     "Aucune ROSP versée pour l'année : la majoration proportionnelle "
                     "est impossible, aucun complément n'est versé."
                 )
-            elif target <= total_before:
+            elif target <= current_total:
+                outcome = "condition_remplie_sans_complement"
                 summary["note"] = (
-                    "Le montant cible ne dépasse pas le montant versé : pas de complément (k = 1)."
+                    "Le montant cible ne dépasse pas le montant de l'année : pas de complément (k = 1)."
                 )
-                target = total_before
+                target = current_total
             else:
-                ratio = Fraction(target) / Fraction(total_before)
+                ratio = Fraction(target) / Fraction(current_total)
+                outcome = "declenchee"
+                if ratio > Fraction(bound) and not allow_large_coefficient:
+                    raise SafeguardInputError(
+                        f"coefficient {_ratio_to_decimal(ratio)} above the bound {bound} "
+                        f"(parameter safeguard.max_coefficient): check that the totals are global amounts "
+                        f"on the same perimeter as current_total, or allow it explicitly "
+                        f"(--allow-large-coefficient)"
+                    )
+        summary.update(outcome=outcome, outcome_label=OUTCOMES_FR[outcome], triggered=outcome == "declenchee")
+        summary["target_total"] = _money(target, quantum)
+        target_share = Fraction(file_sum) * (ratio if ratio is not None else 1) + Fraction(total_before - file_sum)
 
     if not applies or quantum is None:  # the clause does not apply: payments untouched
         after = list(euros)
@@ -274,23 +401,28 @@ def apply_safeguard(
         after = [round_exact(Fraction(e), quantum, mode) for e in euros]
         coefficient = "1" if ratio is not None else "undefined"
     else:
-        after = [round_exact(Fraction(e) * ratio, quantum, mode) for e in euros]
+        after = [
+            round_exact(Fraction(e) * ratio, quantum, mode) if c else round_exact(Fraction(e), quantum, mode)
+            for e, c in zip(euros, compared_rows, strict=True)
+        ]
         coefficient = str(_ratio_to_decimal(ratio))
     complements = [a - e for a, e in zip(after, euros, strict=True)]
     total_after = sum(after, Decimal(0))
+    expected_after = _ratio_to_decimal(target_share) if applies else total_before
     summary.update(
         coefficient=coefficient,
-        target_total=_money(target, quantum),
         complement_total=_money(sum(complements, Decimal(0)), quantum),
-        rounding_residual=_money(total_after - target, quantum),
+        rounding_residual=_money(total_after - expected_after, quantum),
         total_after=_money(total_after, quantum),
     )
+    if not applies:
+        summary["target_total"] = _money(total_before, quantum)
     if ratio is not None and ratio != 1:
-        summary["coefficient_ratio"] = f"{target} / {total_before}"
+        summary["coefficient_ratio"] = f"{summary['target_total']} / {summary['current_total']}"
 
     out = payments.copy()
     out["euros"] = euros
-    out["safeguard_coefficient"] = coefficient
+    out["safeguard_coefficient"] = [coefficient if c else "1" for c in compared_rows]
     out["complement"] = complements
     out["euros_after_safeguard"] = after
     return SafeguardResult(payments=out, summary=summary)
@@ -320,6 +452,9 @@ def run_safeguard(
     baseline_total: str,
     out_dir: Path,
     params: Parameters | None = None,
+    *,
+    current_total: str | None = None,
+    allow_large_coefficient: bool = False,
 ) -> SafeguardResult:
     """Read payments, apply the clause, write out_dir/payments.csv and out_dir/safeguard.json."""
     params = params or load_parameters()
@@ -330,6 +465,8 @@ def run_safeguard(
         _to_decimal(previous_total, "previous_total"),
         _to_decimal(baseline_total, "baseline_total"),
         params,
+        current_total=_to_decimal(current_total, "current_total") if current_total is not None else None,
+        allow_large_coefficient=allow_large_coefficient,
         source=str(payments_csv),
     )
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import SEEDS
 
-from rosp.catalogue import CatalogueError, load_catalogue, load_parameters
+from rosp.catalogue import CatalogueError, NoTableInForce, load_catalogue, load_parameters
 from rosp.catalogue.model import tables_dir
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bad_catalogues"
@@ -119,12 +119,87 @@ def test_lower_is_better_includes_the_degressif_row(cat):
     assert lower == {"ENF-06", "ENF-07", "CAR-06", "GAS-05", "END-05", "END-08"}
 
 
-def test_no_table_is_invented_for_2017():
-    assert load_catalogue(2017).programmes == ()
+# (year, why): no table is in force, so the catalogue stops with "no table in force for YEAR"
+# instead of reusing the 2018 tables (fidelity review L-28: 2030 listed 4 programmes).
+NO_TABLE_YEARS = [
+    (2016, "before the 2016 convention's first tables"),
+    (2017, "the 2017 tables (Annexe 15) are not sourced: nothing is invented"),
+    (2026, "the 2024 convention replaces the ROSP from 1 January 2026 (validity.<slug> = 2025)"),
+    (2030, "far beyond the end of validity"),
+]
+
+
+@pytest.mark.parametrize("year,why", NO_TABLE_YEARS, ids=[str(y) for y, _ in NO_TABLE_YEARS])
+def test_no_table_in_force_is_a_clean_error(year, why):
+    with pytest.raises(NoTableInForce, match=f"no table in force for {year}"):
+        load_catalogue(year)
+
+
+def test_end_of_validity_is_a_dated_parameter_of_each_programme():
+    cat = load_catalogue(2025)
+    assert {p.slug: p.valid_until for p in cat.programmes} == {
+        "mt-enfant": 2025, "cardiologie": 2025, "gastro-enterologie": 2025, "endocrinologie": 2025,
+    }
+
+
+def test_parameter_values_may_end():
+    from rosp.catalogue.parameters import ParameterError, Parameters
+
+    params = Parameters({"x": {"values": [{"from": 2017, "until": 2018, "value": "1", "source": "s", "confidence": "inferred"}]}})
+    assert params.get("x", 2018).valid_until == 2018
+    with pytest.raises(ParameterError, match="ended in 2018"):
+        params.get("x", 2019)
+
+
+# (indicator, measurement, why). The seed flag « Déclaratif » stays verbatim; every
+# departure is a dated parameter measurement.<ID> (fidelity review L-09).
+MEASUREMENTS = [
+    ("ENF-03", "declaration", "seed « Déclaratif »"),
+    ("ENF-08", "declaration", "seed « Déclaratif »"),
+    ("ENF-09", "declaration", "seed « Déclaratif »"),
+    ("END-02", "declaration", "seed « Déclaratif »"),
+    ("END-05", "declaration", "seed « Déclaratif »"),
+    ("CAR-07", "declaration", "parameter: SNDS has no LDL result"),
+    ("GAS-07", "declaration", "parameter: SNDS has no FIT result nor histology"),
+    ("GAS-08", "declaration", "parameter: SNDS has no letter to the GP"),
+    ("CAR-01", "claims", "computed from claims, not declarative"),
+    ("ENF-01", "claims", "computed from claims"),
+]
+
+
+@pytest.mark.parametrize("ind,measurement,why", MEASUREMENTS, ids=[m[0] for m in MEASUREMENTS])
+def test_measurement_is_resolved_from_seed_flag_or_dated_parameter(cat, ind, measurement, why):
+    i = cat.indicators[ind]
+    assert i.measurement == measurement, why
+    if i.declarative:
+        assert "Déclaratif" in i.measurement_source
+    elif measurement == "declaration":
+        assert i.measurement_source.startswith(f"paramètre measurement.{ind}")
+
+
+def test_seed_flag_stays_verbatim_for_parameter_departures(cat):
+    assert not any(cat.indicators[i].declarative for i in ("CAR-07", "GAS-07", "GAS-08"))
+
+
+def test_declarative_status_agrees_with_the_definitions(cat):
+    """The engine's definitions take the same indicators from declarations as the catalogue."""
+    from rosp.indicators.definitions import load_programmes
+
+    defs = {i.id for p in load_programmes().values() for i in p.indicators if i.declared}
+    assert defs == {i.id for i in cat.indicators.values() if i.measurement == "declaration"}
+
+
+def test_a_table_cannot_state_the_measurement(tmp_path):
+    src = tables_dir() / "2018" / "cardiologie.toml"
+    (tmp_path / "2018").mkdir()
+    text = src.read_text(encoding="utf-8").replace('id = "CAR-01"', 'id = "CAR-01"\nmeasurement = "declaration"', 1)
+    (tmp_path / "2018" / "cardiologie.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogueError, match="measurement is resolved"):
+        load_catalogue(2018, root=tmp_path)
 
 
 def test_2018_tables_stay_in_force_later():
-    assert {p.slug for p in load_catalogue(2020).programmes} == {
+    assert {p.slug for p in load_catalogue(2025).programmes} == {
         "mt-enfant", "cardiologie", "gastro-enterologie", "endocrinologie",
     }
 
@@ -177,3 +252,36 @@ def test_dated_parameters_carry_value_source_and_confidence(name, year, value, c
 def test_reform_override_is_flagged():
     p = load_parameters(overrides={"scoring.intermediate_share": "0.40"}).get("scoring.intermediate_share", 2018)
     assert p.value == "0.40" and p.overridden and p.source == "reform override"
+
+
+def test_the_fund_is_named_cnam_in_user_prose():
+    """Avenant 6: « CNAMTS » is replaced by « Cnam » (review L-32). Historical names may
+    appear only inside an exact quotation (« … »)."""
+    root = Path(__file__).parent.parent
+    files = [*(root / "docs").glob("*.md"), *(root / "rosp").rglob("*.toml"), *(root / "rosp").rglob("README.md")]
+    offenders = []
+    for f in files:
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
+            outside = re.sub(r"«[^»]*»", "", line)
+            if re.search(r"\bCNAM(TS)?\b", outside):
+                offenders.append(f"{f.relative_to(root)}:{n}")
+    assert offenders == []
+    for name, spec in load_parameters().snapshot(2018).items():
+        assert not re.search(r"\bCNAM(TS)?\b", re.sub(r"«[^»]*»", "", spec["source"])), name
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("catalogue", "list", "--year", "2030"),
+        ("score", "--year", "2030", "--counts", "{c}", "--patientele", "{p}", "--out", "{o}"),
+    ],
+    ids=["catalogue-2030", "score-2030"],
+)
+def test_cli_stops_cleanly_with_no_table_in_force(cli, tmp_path, args):
+    c, p = tmp_path / "c.csv", tmp_path / "p.csv"
+    c.write_text("doctor_id,indicator_id,numerator,denominator,start_rate\n", encoding="utf-8")
+    p.write_text("doctor_id,programme,patientele\n", encoding="utf-8")
+    r = cli(*(a.format(c=c, p=p, o=tmp_path / "o") for a in args))
+    assert r.returncode == 2 and "no table in force for 2030" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -63,7 +63,8 @@ def test_score_writes_the_contract_files(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     ind = pd.read_csv(out / "indicators.csv", dtype=str, keep_default_na=False)
     assert list(ind.columns) == ["doctor_id", "programme", "indicator_id", "numerator", "denominator", "rate",
-                                 "start_rate", "neutralised", "realisation", "branch", "points_max", "points", "euros"]
+                                 "start_rate", "neutralised", "realisation", "branch", "points_max", "points", "euros",
+                                 "rate_source"]
     assert len(ind) == 9 + 10
     pay = pd.read_csv(out / "payments.csv", dtype=str)
     assert list(pay.columns) == ["doctor_id", "programme", "patientele", "points", "euros"]
@@ -147,7 +148,7 @@ def test_eligibility_cli(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(df.columns) == ["doctor_id", "programme", "eligible", "reason"]
-    assert "eligible_capi_superseded" in set(df["reason"]) and "opted_out" in set(df["reason"])
+    assert "eligible_opt_out_invalid_early" in set(df["reason"]) and "opted_out" in set(df["reason"])
 
 
 def test_safeguard_cli(cli, tmp_path):
@@ -155,7 +156,8 @@ def test_safeguard_cli(cli, tmp_path):
     out = tmp_path / "out"
     cli("score", "--counts", str(c), "--patientele", str(p), "--out", str(out))
     r = cli("safeguard", "--year", "2018", "--payments", str(out / "payments.csv"),
-            "--previous-total", "2000", "--baseline-total", "2622.98", "--out", str(tmp_path / "sg"))
+            "--previous-total", "2000", "--baseline-total", "2622.98", "--current-total", "1311.49",
+            "--out", str(tmp_path / "sg"))
     assert r.returncode == 0, r.stderr
     summary = json.loads((tmp_path / "sg" / "safeguard.json").read_text())
     assert summary["triggered"] is True

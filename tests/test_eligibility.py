@@ -26,9 +26,11 @@ YEAR = 2018
 
 
 def doctor(**kw: str) -> dict[str, str]:
+    # A cardiologist: the cardiology ROSP's opt-out window opens with the convention
+    # (24 Oct 2016); the per-programme windows are tested in PROGRAMME_WINDOW_CASES.
     base = {
         "doctor_id": "X1",
-        "specialty": "01",
+        "specialty": "03",
         "conventioned": "1",
         "installed_on": "2010-01-04",
         "opted_out_on": "",
@@ -187,30 +189,22 @@ RULE_CASES = [
         "installed after the end of 2018",
     ),
     ({"installed_on": "2018-12-31"}, True, "eligible", "installed on the last day of the year"),
-    (
-        {"capi_signed_on": "2010-07-01"},
-        True,
-        "eligible_capi_superseded",
-        "CAPI superseded by the convention",
-    ),
-    (
-        {"capi_signed_on": "2018-06-01"},
-        True,
-        "eligible_capi_superseded",
-        "CAPI signed during the year",
-    ),
+    # CAPI (review L-30): it ended with 2011 and cardiology never had identical
+    # commitments, so a CAPI plays no part in a cardiologist's 2018 ROSP.
+    ({"capi_signed_on": "2010-07-01"}, True, "eligible", "CAPI ended 31 Dec 2011; no identical commitments"),
+    ({"capi_signed_on": "2018-06-01"}, True, "eligible", "a CAPI signed in 2018 is not active (ended 2011)"),
     ({"capi_signed_on": "2019-01-15"}, True, "eligible", "CAPI signed after the year: not active"),
     (
         {"capi_signed_on": "2011-01-15", "opted_out_on": "2016-12-01"},
         False,
-        "opted_out_capi_superseded",
-        "valid opt-out + CAPI: CAPI cannot be revived, nothing paid",
+        "opted_out",
+        "valid opt-out; the old CAPI is irrelevant",
     ),
     (
         {"capi_signed_on": "2011-01-15", "opted_out_on": "2017-03-01"},
         True,
-        "eligible_capi_superseded",
-        "late opt-out + CAPI: eligible, CAPI not paid",
+        "eligible_opt_out_invalid_late",
+        "late opt-out; the old CAPI is irrelevant",
     ),
     (
         {"conventioned": "0", "capi_signed_on": "2011-01-15"},
@@ -258,6 +252,64 @@ YEAR_CASES = [
 ]
 
 
+# Each programme's window opens when the programme was created (review L-07).
+PROGRAMME_WINDOW_CASES = [
+    # (year, fields, programme, eligible, reason code, why)
+    (2018, {"specialty": "01", "opted_out_on": "2017-06-01"}, "mt-enfant", False, "opted_out",
+     "enfant ROSP created by avenant 1 (JO 2 May 2017): a refusal on 1 June 2017 is in time"),
+    (2018, {"specialty": "01", "opted_out_on": "2017-08-02"}, "mt-enfant", False, "opted_out",
+     "2 May + 3 months = 2 Aug 2017, inclusive"),
+    (2018, {"specialty": "01", "opted_out_on": "2017-08-03"}, "mt-enfant", True, "eligible_opt_out_invalid_late",
+     "one day after the enfant window"),
+    (2018, {"specialty": "01", "opted_out_on": "2016-12-15"}, "mt-enfant", True, "eligible_opt_out_invalid_early",
+     "before the enfant ROSP existed"),
+    (2018, {"specialty": "42", "opted_out_on": "2018-04-15"}, "endocrinologie", False, "opted_out",
+     "review elig/e2018 endo_optout_after_av4: avenant 4 (JO 10 March 2018) opens the window"),
+    (2018, {"specialty": "42", "opted_out_on": "2018-06-11"}, "endocrinologie", True, "eligible_opt_out_invalid_late",
+     "10 March + 3 months = 10 June 2018; 11 June is late"),
+    (2018, {"specialty": "42", "opted_out_on": "2017-01-10"}, "endocrinologie", True, "eligible_opt_out_invalid_early",
+     "a refusal in the convention's window, before the endocrinology ROSP existed"),
+    (2018, {"specialty": "42", "installed_on": "2018-05-02", "opted_out_on": "2018-08-01"}, "endocrinologie", False,
+     "opted_out", "installed after the programme's opening: window from the installation"),
+]
+
+
+@pytest.mark.parametrize(
+    ("year", "fields", "programme", "eligible", "expected", "reason"), PROGRAMME_WINDOW_CASES,
+    ids=[c[5][:40] for c in PROGRAMME_WINDOW_CASES],
+)
+def test_programme_windows(year, fields, programme, eligible, expected, reason):
+    got_programme, got_eligible, got_reason = one(year=year, **fields)
+    assert (got_programme, got_eligible, got_reason) == (programme, eligible, expected), reason
+
+
+# With the CAPI still running and identical commitments (a reform), supersession applies.
+CAPI_REFORM = {"eligibility.capi_end": "2099-12-31", "eligibility.capi_identical_programmes": "cardiologie"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected", "why"),
+    [
+        ({"capi_signed_on": "2010-07-01"}, "eligible_capi_superseded", "CAPI superseded by identical commitments"),
+        ({"capi_signed_on": "2011-01-15", "opted_out_on": "2016-12-01"}, "opted_out_capi_superseded",
+         "valid opt-out + CAPI: CAPI cannot be revived, nothing paid"),
+        ({"capi_signed_on": "2011-01-15", "opted_out_on": "2017-03-01"}, "eligible_capi_superseded",
+         "late opt-out + CAPI: eligible, CAPI not paid"),
+    ],
+)
+def test_capi_supersession_only_with_identical_commitments(fields, expected, why):
+    params = load_parameters(overrides=CAPI_REFORM)
+    out = evaluate(pd.DataFrame([doctor(**fields)]), YEAR, params)
+    assert out.reason.tolist() == [expected], why
+    gp = evaluate(pd.DataFrame([doctor(specialty="01", **fields)]), YEAR, params)
+    assert "capi" not in gp.reason.iloc[0], "the enfant ROSP has no identical commitments"
+
+
+def test_capi_has_an_end_date():
+    p = load_parameters().get("eligibility.capi_end", 2018)
+    assert p.value == "2011-12-31"
+
+
 @pytest.mark.parametrize(("year", "fields", "eligible", "expected", "reason"), YEAR_CASES)
 def test_rules_by_year(year, fields, eligible, expected, reason):
     _, got_eligible, got_reason = one(year=year, **fields)
@@ -272,7 +324,7 @@ def test_window_end_edge_is_parameterised():
 
 
 def test_capi_not_superseded_reform_never_pays_twice():
-    params = load_parameters(overrides={"eligibility.capi_superseded": "false"})
+    params = load_parameters(overrides={**CAPI_REFORM, "eligibility.capi_superseded": "false"})
     df = pd.DataFrame([doctor(capi_signed_on="2011-01-01"), doctor(doctor_id="X2")])
     out = evaluate(df, YEAR, params)
     assert out[["eligible", "reason"]].values.tolist() == [
@@ -332,7 +384,7 @@ def test_accepts_typed_dataframe():
         ]
     )
     out = evaluate(df, YEAR)
-    assert out.values.tolist() == [["7", "mt-enfant", True, "eligible_capi_superseded"]]
+    assert out.values.tolist() == [["7", "mt-enfant", True, "eligible"]]  # CAPI ended 2011
 
 
 def test_every_reason_has_a_french_label():
@@ -347,13 +399,14 @@ def test_every_reason_has_a_french_label():
 FIXTURE_EXPECTED = {
     "D01": ("mt-enfant", True, "eligible"),
     "D02": ("mt-enfant", True, "eligible"),
-    "D03": ("mt-enfant", False, "opted_out"),
-    "D04": ("mt-enfant", False, "opted_out"),
-    "D05": ("mt-enfant", True, "eligible_opt_out_invalid_late"),
+    # D03-D05, D09, D12: refusals before the enfant ROSP existed (avenant 1, 2 May 2017)
+    "D03": ("mt-enfant", True, "eligible_opt_out_invalid_early"),
+    "D04": ("mt-enfant", True, "eligible_opt_out_invalid_early"),
+    "D05": ("mt-enfant", True, "eligible_opt_out_invalid_early"),
     "D06": ("cardiologie", False, "opted_out"),
     "D07": ("gastro-enterologie", False, "not_conventioned"),
-    "D08": ("endocrinologie", True, "eligible_capi_superseded"),
-    "D09": ("mt-enfant", False, "opted_out_capi_superseded"),
+    "D08": ("endocrinologie", True, "eligible"),  # CAPI ended 2011, no identical commitments
+    "D09": ("mt-enfant", True, "eligible_opt_out_invalid_early"),
     "D10": ("mt-enfant", False, "not_installed_in_year"),
     "D11": ("", False, "no_programme_for_specialty"),
     "D12": ("mt-enfant", True, "eligible_opt_out_invalid_early"),

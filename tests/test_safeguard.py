@@ -22,6 +22,15 @@ from rosp.safeguard import (
 CENT = Decimal("0.01")
 D = Decimal
 
+# The arithmetic tests below use payments files that cover the whole (one-programme)
+# perimeter; the perimeter rules themselves are tested in the "perimeter" section.
+ONE_PROGRAMME = {"safeguard.perimeter": "mt-enfant", "safeguard.new_programmes": "include"}
+
+
+def sg(pay, year, previous, baseline, params=None, **kw):
+    params = (params or load_parameters()).with_overrides(ONE_PROGRAMME)
+    return apply_safeguard(pay, year, previous, baseline, params, **kw)
+
 
 def payments(*euros: str) -> pd.DataFrame:
     return pd.DataFrame(
@@ -65,7 +74,7 @@ TRIGGER_CASES = [
 
 @pytest.mark.parametrize(("total", "previous", "triggered", "reason"), TRIGGER_CASES)
 def test_trigger_threshold(total, previous, triggered, reason):
-    result = apply_safeguard(split(total), 2018, D(previous), D("150000.00"))
+    result = sg(split(total), 2018, D(previous), D("150000.00"))
     s = result.summary
     assert s["applies"] is True, reason
     assert s["triggered"] is triggered, reason
@@ -87,7 +96,7 @@ def test_trigger_threshold(total, previous, triggered, reason):
     ],
 )
 def test_drop_is_reported(total, previous, drop, reason):
-    s = apply_safeguard(split(total), 2017, D(previous), D(previous)).summary
+    s = sg(split(total), 2017, D(previous), D(previous)).summary
     assert D(s["drop"]) == D(drop), reason
     assert isinstance(s["drop"], str)
 
@@ -104,7 +113,7 @@ RESTORE_CASES = [
 @pytest.mark.parametrize(("restore_to", "target", "reason"), RESTORE_CASES)
 def test_restore_to_readings(restore_to, target, reason):
     params = load_parameters(overrides={"safeguard.restore_to": restore_to})
-    result = apply_safeguard(split("80000.00"), 2018, D("100000.00"), D("200000.00"), params)
+    result = sg(split("80000.00"), 2018, D("100000.00"), D("200000.00"), params, allow_large_coefficient=True)
     s = result.summary
     assert s["triggered"] and s["restore_to"] == restore_to, reason
     assert s["target_total"] == target, reason
@@ -115,30 +124,34 @@ def test_restore_to_readings_give_different_coefficients():
     ks = set()
     for restore_to, _, _ in RESTORE_CASES:
         params = load_parameters(overrides={"safeguard.restore_to": restore_to})
-        s = apply_safeguard(split("80000.00"), 2018, D("100000.00"), D("200000.00"), params).summary
+        s = sg(split("80000.00"), 2018, D("100000.00"), D("200000.00"), params, allow_large_coefficient=True).summary
         ks.add(s["coefficient"])
     assert ks == {"2.5", "1.25"}
 
 
 def test_default_restore_is_the_2016_baseline():
-    s = apply_safeguard(split("50000.00"), 2017, D("100000.00"), D("100000.00")).summary
+    s = sg(split("50000.00"), 2017, D("100000.00"), D("100000.00")).summary
     assert s["restore_to"] == "baseline_2016"
     assert s["coefficient"] == "2"
     assert s["target_total"] == "100000.00"
 
 
 def test_target_not_above_total_gives_no_negative_complement():
-    # 2018 dropped > 10 % from 2017, but 2016 was even lower: no negative majoration.
-    s = apply_safeguard(split("80000.00"), 2018, D("100000.00"), D("70000.00")).summary
-    assert s["triggered"] is True
+    # 2018 dropped > 10 % from 2017, but 2016 was even lower: no negative majoration,
+    # and the outcome does not say "déclenchée" when nothing is due (review L-06, sgC).
+    s = sg(split("80000.00"), 2018, D("100000.00"), D("70000.00")).summary
+    assert s["condition_met"] is True
+    assert s["triggered"] is False
+    assert s["outcome"] == "condition_remplie_sans_complement"
     assert s["coefficient"] == "1"
     assert s["complement_total"] == "0.00"
     assert s["note"]
 
 
 def test_zero_total_cannot_be_majorated():
-    s = apply_safeguard(payments("0.00", "0.00"), 2017, D("100.00"), D("100.00")).summary
-    assert s["triggered"] is True
+    s = sg(payments("0.00", "0.00"), 2017, D("100.00"), D("100.00")).summary
+    assert s["condition_met"] is True and s["triggered"] is False
+    assert s["outcome"] == "majoration_impossible"
     assert s["coefficient"] == "undefined"
     assert s["complement_total"] == "0.00"
     assert s["note"]
@@ -157,7 +170,7 @@ YEAR_CASES = [
 
 @pytest.mark.parametrize(("year", "applies", "reason"), YEAR_CASES)
 def test_covered_years(year, applies, reason):
-    result = apply_safeguard(split("50000.00"), year, D("100000.00"), D("100000.00"))
+    result = sg(split("50000.00"), year, D("100000.00"), D("100000.00"))
     s = result.summary
     assert s["applies"] is applies, reason
     assert s["triggered"] is applies, reason  # a 50 % drop triggers whenever it applies
@@ -175,7 +188,7 @@ def test_covered_years(year, applies, reason):
 
 def test_proportional_majoration_preserves_each_share():
     pay = payments("1000.00", "3000.00", "6000.00")
-    result = apply_safeguard(pay, 2017, D("20000.00"), D("15000.00"))
+    result = sg(pay, 2017, D("15000.00"), D("15000.00"))
     out = result.payments
     assert result.summary["coefficient"] == "1.5"
     assert [str(x) for x in out.euros_after_safeguard] == ["1500.00", "4500.00", "9000.00"]
@@ -189,7 +202,7 @@ def test_proportional_majoration_preserves_each_share():
 def test_total_reconciles_to_the_cent_with_residual():
     # k = 10000 / 3 / 3333.33... : three equal thirds, each rounded up half-up.
     pay = payments("1000.00", "1000.00", "1000.00")
-    result = apply_safeguard(pay, 2017, D("5000.00"), D("10000.00"))
+    result = sg(pay, 2017, D("10000.00"), D("10000.00"), allow_large_coefficient=True)
     s = result.summary
     assert s["target_total"] == "10000.00"
     assert s["coefficient"].startswith("3.333333333")
@@ -205,14 +218,14 @@ def test_total_reconciles_to_the_cent_with_residual():
 def test_exact_half_cent_is_rounded_up():
     # k = 7001/6 ; 0.03 × k = 35.005 exactly: a truncated decimal k would give 35.00.
     pay = payments("0.03", "0.03")
-    result = apply_safeguard(pay, 2017, D("1.00"), D("70.01"))
+    result = sg(pay, 2017, D("70.01"), D("70.01"), allow_large_coefficient=True)
     s, out = result.summary, result.payments
     assert [str(x) for x in out.euros_after_safeguard] == ["35.01", "35.01"]
     assert s["rounding_residual"] == "0.01"
 
 
 def test_sources_are_legal_strings():
-    s = apply_safeguard(split("50000.00"), 2017, D("100000.00"), D("100000.00")).summary
+    s = sg(split("50000.00"), 2017, D("100000.00"), D("100000.00")).summary
     for name in (
         "safeguard.years",
         "safeguard.drop_threshold",
@@ -234,7 +247,7 @@ def test_property_sum_within_half_cent_per_doctor(cents, target_cents):
     euros = [D(c) / 100 for c in cents]
     total = sum(euros, D(0))
     target = D(target_cents) / 100
-    result = apply_safeguard(payments(*map(str, euros)), 2017, target * 2, target)
+    result = sg(payments(*map(str, euros)), 2017, target, target, allow_large_coefficient=True)
     s = result.summary
     after = list(result.payments.euros_after_safeguard)
     if s["coefficient"] in ("1", "undefined"):
@@ -254,7 +267,8 @@ def test_property_sum_within_half_cent_per_doctor(cents, target_cents):
 def test_run_safeguard_writes_files(tmp_path):
     src = tmp_path / "in.csv"
     payments("1000.00", "3000.5", "6000").to_csv(src, index=False)
-    result = run_safeguard(2017, src, "20000", "15000.00", tmp_path / "out")
+    params = load_parameters().with_overrides(ONE_PROGRAMME)
+    result = run_safeguard(2017, src, "15000", "15000.00", tmp_path / "out", params)
     written = pd.read_csv(tmp_path / "out" / "payments.csv", dtype=str)
     assert written.euros.tolist() == ["1000.00", "3000.50", "6000.00"]
     assert written.euros_after_safeguard.tolist() == ["1499.93", "4500.52", "8999.55"]
@@ -265,7 +279,7 @@ def test_run_safeguard_writes_files(tmp_path):
     assert data["target_total"] == "15000.00"
     assert data["total_after"] == "15000.00"
     assert data["rounding_residual"] == "0.00"
-    assert data["previous_total"] == "20000.00"
+    assert data["previous_total"] == "15000.00"
     assert isinstance(data["total_before"], str)
 
 
@@ -295,4 +309,106 @@ def test_run_safeguard_bad_payments(tmp_path, content, fragment, reason):
 
 def test_negative_reference_is_refused():
     with pytest.raises(SafeguardInputError, match="previous_total"):
-        apply_safeguard(split("100.00"), 2017, D("-1"), D("1"))
+        sg(split("100.00"), 2017, D("-1"), D("1"))
+
+
+# ---------------------------------------------------------------- perimeter and readings (review L-05, L-06)
+
+ONE_GP = pd.DataFrame(
+    {"doctor_id": ["M1"], "programme": ["cardiologie"], "patientele": [800], "points": [100], "euros": ["289.06"]}
+)
+
+
+def test_sgE_national_totals_against_a_partial_file_are_refused():
+    """sgE: one GP's file against national totals multiplied its ROSP by 24 844 (L-05)."""
+    with pytest.raises(SafeguardInputError, match="give current_total, the global amount of 2018"):
+        apply_safeguard(ONE_GP, 2018, D("243500000"), D("240000000"))
+
+
+def test_sgE_coefficient_above_the_bound_is_refused_without_override():
+    with pytest.raises(SafeguardInputError, match="above the bound 2"):
+        apply_safeguard(ONE_GP, 2018, D("243500000"), D("240000000"), current_total=D("289.06"))
+    s = apply_safeguard(
+        ONE_GP, 2018, D("243500000"), D("240000000"), current_total=D("289.06"), allow_large_coefficient=True
+    ).summary
+    assert s["coefficient_override"] is True and s["outcome"] == "declenchee"
+
+
+def test_programme_outside_the_perimeter_is_refused():
+    pay = ONE_GP.assign(programme="dermatologie")
+    with pytest.raises(SafeguardInputError, match="outside the safeguard perimeter"):
+        apply_safeguard(pay, 2018, D("100"), D("100"), current_total=D("100"))
+
+
+def test_current_total_below_the_file_is_refused():
+    with pytest.raises(SafeguardInputError, match="below the payments' sum"):
+        apply_safeguard(ONE_GP, 2018, D("1000"), D("1000"), current_total=D("100"))
+
+
+def test_2017_previous_must_equal_baseline():
+    """For 2017 the year before is 2016 itself (L-06)."""
+    with pytest.raises(SafeguardInputError, match="must be equal for 2017"):
+        apply_safeguard(ONE_GP, 2017, D("12000"), D("9000"), current_total=D("9000"))
+
+
+def test_programmes_without_a_base_are_neither_compared_nor_majorated():
+    """Endocrinology (first paid 2018) has no 2017 amount: excluded in 2018 (safeguard.new_programmes)."""
+    pay = pd.concat([ONE_GP, ONE_GP.assign(doctor_id="E1", programme="endocrinologie", euros="100.00")])
+    r = apply_safeguard(pay, 2018, D("10000"), D("10000"), current_total=D("8000"))
+    s = r.summary
+    assert s["not_compared_programmes"] == "endocrinologie"
+    assert "endocrinologie" not in s["compared_programmes"].split(",")
+    after = dict(zip(r.payments["doctor_id"], r.payments["euros_after_safeguard"], strict=True))
+    assert after["E1"] == D("100.00") and after["M1"] == D("361.33")  # 289.06 × 10000/8000
+    # 2017: only the programmes paid in 2016 are compared, mt-enfant (created 2017) is not
+    s17 = apply_safeguard(ONE_GP, 2017, D("10000"), D("10000"), current_total=D("9500")).summary
+    assert s17["compared_programmes"] == "mt-adulte,cardiologie,gastro-enterologie"
+
+
+# The four readings of the sentence (docs/method.md §safeguard) on the review's scenarios,
+# amounts of 2018 (2016, raw 2017, paid 2017 including its majoration, 2018):
+SCENARIOS = {
+    "sgA": ("10000", "10900", "10900", "8775"),
+    "sgB": ("10000", "6670", "10000", "6440"),
+    "sgC": ("9000", "12000", "12000", "9660"),
+}
+READINGS = {
+    "R1_letter_raw_previous": ("previous_year", "baseline_2016", "raw"),
+    "R2_previous_year_both": ("previous_year", "previous_year", "paid"),
+    "R3_paid_previous_restore_2016": ("previous_year", "baseline_2016", "paid"),
+    "R4_2016_both": ("baseline_2016", "baseline_2016", "paid"),
+}
+READING_CASES = [
+    ("R1_letter_raw_previous", "sgA", "declenchee", "1.1396", "−19.5 % vs 2017, restored to 2016 only"),
+    ("R1_letter_raw_previous", "sgB", "non_declenchee", "1", "−3.4 % vs raw 2017 although −35.6 % vs 2016"),
+    ("R1_letter_raw_previous", "sgC", "condition_remplie_sans_complement", "1", "2016 below 2018: nothing due"),
+    ("R2_previous_year_both", "sgA", "declenchee", "1.2421", "restored to 2017"),
+    ("R2_previous_year_both", "sgB", "declenchee", "1.5527", "restored to paid 2017"),
+    ("R2_previous_year_both", "sgC", "declenchee", "1.2422", "restored to a 2017 above 2016"),
+    ("R3_paid_previous_restore_2016", "sgA", "declenchee", "1.1396", "project default"),
+    ("R3_paid_previous_restore_2016", "sgB", "declenchee", "1.5527", "paid 2017 includes its majoration"),
+    ("R3_paid_previous_restore_2016", "sgC", "condition_remplie_sans_complement", "1", "not 'déclenchée'"),
+    ("R4_2016_both", "sgA", "declenchee", "1.1396", "−12.25 % vs 2016"),
+    ("R4_2016_both", "sgB", "declenchee", "1.5527", "−35.6 % vs 2016"),
+    ("R4_2016_both", "sgC", "non_declenchee", "1", "2018 above 2016"),
+]
+
+
+@pytest.mark.parametrize("reading,scenario,outcome,k,why", READING_CASES, ids=[f"{c[0]}-{c[1]}" for c in READING_CASES])
+def test_readings_on_worked_scenarios(reading, scenario, outcome, k, why):
+    comparison, restore_to, basis = READINGS[reading]
+    base, raw17, paid17, current = SCENARIOS[scenario]
+    params = load_parameters(overrides={"safeguard.comparison": comparison, "safeguard.restore_to": restore_to})
+    previous = raw17 if basis == "raw" else paid17
+    s = apply_safeguard(ONE_GP, 2018, D(previous), D(base), params, current_total=D(current)).summary
+    assert s["outcome"] == outcome, why
+    assert s["triggered"] is (outcome == "declenchee"), why
+    assert s["coefficient"][: len(k)] == k, why
+
+
+def test_default_reading_is_R3():
+    p = load_parameters()
+    assert p.get("safeguard.previous_total_basis", 2018).text == "paid_including_majoration"
+    assert (p.get("safeguard.comparison", 2018).text, p.get("safeguard.restore_to", 2018).text) == (
+        "previous_year", "baseline_2016",
+    )

@@ -2,9 +2,11 @@
 
 from rosp.catalogue.model import (
     CATEGORIES,
+    MEASUREMENTS,
     Catalogue,
     CatalogueError,
     Indicator,
+    NoTableInForce,
     Programme,
     load_catalogue,
 )
@@ -15,6 +17,8 @@ __all__ = [
     "Catalogue",
     "CatalogueError",
     "Indicator",
+    "MEASUREMENTS",
+    "NoTableInForce",
     "ParameterValue",
     "Parameters",
     "Programme",

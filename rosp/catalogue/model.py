@@ -2,8 +2,15 @@
 
 Tables live in `tables/<valid_from>/<slug>.toml`. A table applies from its
 `valid_from` year until a later table of the same programme replaces it
-("à compter de l'année 2018"). Years with no sourced table have no programme:
-nothing is invented.
+("à compter de l'année 2018"), and never after the end of validity of its
+programme (dated parameter ``validity.<slug>``, the last ROSP year it pays).
+A year with no table in force is an error (`NoTableInForce`): nothing is
+invented and no older table is reused.
+
+How each indicator is measured (`Indicator.measurement`, "claims" or
+"declaration") is resolved for the year: the seed's « Déclaratif » flag
+(`declarative`, kept verbatim) gives "declaration"; any departure from it is the
+dated parameter ``measurement.<ID>`` with its source.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rosp.catalogue.parameters import Parameters, load_parameters
+from rosp.catalogue.parameters import ParameterError, Parameters, load_parameters
 from rosp.errors import RospError
 
 #: Commitments of L.162-5 21° CSS (LFSS 2010, amendment n° 363, seed 000).
@@ -35,6 +42,17 @@ CATEGORY_SOURCE = "Code de la sécurité sociale, art. L.162-5 21° (LFSS 2010, 
 
 class CatalogueError(RospError):
     """The catalogue is malformed or inconsistent; the message names file and field."""
+
+
+class NoTableInForce(CatalogueError):
+    """No conventional table is in force for the requested ROSP year."""
+
+    def __init__(self, year: int):
+        super().__init__(f"no table in force for {year}")
+        self.year = year
+
+
+MEASUREMENTS = ("claims", "declaration")
 
 
 def _rate(value: str) -> Decimal:
@@ -65,6 +83,10 @@ class Indicator(BaseModel):
     declarative: bool
     category: str
     source: str = ""
+    #: resolved at load time ("claims" or "declaration"); never written in a table
+    measurement: Literal["claims", "declaration"] = "claims"
+    #: the source of the measurement: the seed flag or the parameter that departs from it
+    measurement_source: str = ""
 
     @field_validator("intermediate", "target", mode="before")
     @classmethod
@@ -111,6 +133,8 @@ class Programme:
     indicators: tuple[Indicator, ...]
     path: str
 
+    valid_until: int | None = None
+
     def indicator(self, indicator_id: str) -> Indicator:
         for ind in self.indicators:
             if ind.id == indicator_id:
@@ -153,6 +177,12 @@ def _validate_table(path: Path, raw: dict) -> tuple[ProgrammeHeader, list[Indica
     indicators: list[Indicator] = []
     for n, row in enumerate(raw.get("indicators", []), start=1):
         rid = row.get("id", f"#{n}")
+        for derived in ("measurement", "measurement_source"):
+            if derived in row:
+                raise CatalogueError(
+                    f"{path}: indicator {rid}: field {derived} is resolved from the seed flag "
+                    "'declarative' and the parameter measurement.<ID>; do not write it in a table"
+                )
         try:
             ind = Indicator(programme=header.slug, source=source, **row)
         except ValidationError as exc:
@@ -213,12 +243,17 @@ def load_catalogue(
         slug = raw.get("programme", {}).get("slug", path.stem)
         if valid_from <= year and (slug not in latest or latest[slug][0] < valid_from):
             latest[slug] = (valid_from, path, raw)
+    until: dict[str, int | None] = {slug: _valid_until(params, slug, year) for slug in latest}
+    latest = {slug: v for slug, v in latest.items() if until[slug] is None or year <= until[slug]}
+    if not latest:
+        raise NoTableInForce(year)
     programmes = []
     point_value = params.get("point_value", year).decimal if latest else Decimal(0)
     for slug in sorted(latest):
         _, path, raw = latest[slug]
         digest.update(path.read_bytes())
         header, indicators = _validate_table(path, raw)
+        indicators = [_resolve_measurement(ind, params, year) for ind in indicators]
         try:
             ref = params.get(f"reference_patientele.{slug}", year).integer
         except Exception as exc:  # a table with no weighting parameter cannot be paid
@@ -237,6 +272,7 @@ def load_catalogue(
                 point_value=point_value,
                 indicators=tuple(indicators),
                 path=str(path.relative_to(root)),
+                valid_until=until[slug],
             )
         )
     all_ids = [i.id for p in programmes for i in p.indicators]
@@ -250,3 +286,34 @@ def load_catalogue(
         version=params.catalogue_version,
         content_sha256=digest.hexdigest(),
     )
+
+
+def _valid_until(params: Parameters, slug: str, year: int) -> int | None:
+    """Last ROSP year a programme's tables pay (parameter ``validity.<slug>``); None: open."""
+    name = f"validity.{slug}"
+    if name not in params.names:
+        return None
+    try:
+        value = params.get(name, year).text
+    except ParameterError:
+        return None
+    return None if value.strip() in ("", "open") else int(value)
+
+
+def _resolve_measurement(ind: Indicator, params: Parameters, year: int) -> Indicator:
+    """The seed flag, or the dated parameter ``measurement.<ID>`` that departs from it."""
+    if ind.declarative:
+        measurement, source = "declaration", f"{ind.source} : « Déclaratif »"
+    else:
+        measurement, source = "claims", f"{ind.source} (indicateur non déclaratif)"
+    name = f"measurement.{ind.id}"
+    if name in params.names:
+        try:
+            p = params.get(name, year)
+        except ParameterError:
+            p = None
+        if p is not None:
+            if p.text not in MEASUREMENTS:
+                raise CatalogueError(f"parameter {name}: expected one of {MEASUREMENTS}, got {p.text!r}")
+            measurement, source = p.text, f"paramètre {name} ({p.confidence}) : {p.source}"
+    return ind.model_copy(update={"measurement": measurement, "measurement_source": source})

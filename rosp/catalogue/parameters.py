@@ -30,6 +30,7 @@ class ParameterValue:
     source: str
     confidence: str
     overridden: bool = False
+    valid_until: int | None = None
 
     @property
     def decimal(self) -> Decimal:
@@ -101,13 +102,18 @@ class Parameters:
         """The value of `name` in force for ROSP year `year`."""
         if name not in self._params:
             raise ParameterError(f"unknown parameter {name!r}")
+        # A value applies from `from` until the next value, and never after its
+        # optional `until` year (end of validity, inclusive).
         candidates = [v for v in self._params[name]["values"] if int(v["from"]) <= year]
         if not candidates:
             raise ParameterError(f"parameter {name!r} has no value in force for {year}")
         v = max(candidates, key=lambda v: int(v["from"]))
+        until = int(v["until"]) if "until" in v else None
+        if until is not None and year > until:
+            raise ParameterError(f"parameter {name!r} has no value in force for {year} (its value ended in {until})")
         if name in self._overrides:
             return ParameterValue(name, self._overrides[name], year, "reform override", "inferred", True)
-        return ParameterValue(name, str(v["value"]), int(v["from"]), v["source"], v["confidence"])
+        return ParameterValue(name, str(v["value"]), int(v["from"]), v["source"], v["confidence"], valid_until=until)
 
     def snapshot(self, year: int) -> dict[str, dict[str, Any]]:
         """Every parameter in force for `year`, for the run manifest."""
@@ -120,6 +126,7 @@ class Parameters:
             out[name] = {
                 "value": p.value,
                 "from": p.valid_from,
+                **({"until": p.valid_until} if p.valid_until is not None else {}),
                 "confidence": p.confidence,
                 "source": p.source,
                 "overridden": p.overridden,

@@ -89,8 +89,10 @@ def run(
     progress: Progress | None = None,
 ) -> RunResult:
     """Load the extract in ``data_dir`` and run every programme for payment ``year``."""
+    from rosp.catalogue import load_catalogue
     from rosp.claims.load import load_claims
 
+    load_catalogue(year)  # fail fast, before loading: "no table in force for YEAR"
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -128,6 +130,9 @@ def run_on_views(
     out.mkdir(parents=True, exist_ok=True)
     (out / "evidence").mkdir(exist_ok=True)
     timings: dict[str, float] = dict(extra_timings or {})
+    from rosp.catalogue import load_catalogue
+
+    catalogue_in_force = load_catalogue(year)  # NoTableInForce: "no table in force for YEAR"
     programmes = load_programmes()
     comp = Compiler(views, year, con=con)
     raw = con.con  # the DuckDB connection
@@ -152,12 +157,14 @@ def run_on_views(
     decl = views["declarations"].execute()
     decl["doctor_id"] = decl["doctor_id"].astype(str)
     start = read_baseline(Path(baseline) if baseline else None)
-    counts_frames = []
+    aggregates: dict[str, pd.DataFrame] = {}
     evidence_rows: dict[str, int] = {}
     for slug, prog in programmes.items():
         stage = f"indicateurs {slug}"
         t = time.perf_counter()
-        computed = [i for i in prog.indicators if not i.declared]
+        # every definition with a claims form is compiled: for a declaration-measured
+        # indicator it gives the population its declarations are checked against
+        computed = [i for i in prog.indicators if i.kind != "declarative"]
         _tick(progress, stage, 0, len(computed) + 1)
         parts = []
         for k, ind in enumerate(computed):
@@ -181,10 +188,17 @@ def run_on_views(
             f'sum(den_units)::BIGINT AS denominator FROM "{ev_name}" GROUP BY ALL'
         ).df()
         raw.execute(f'DROP TABLE "{ev_name}"')
-        counts_frames.append(_programme_counts(prog, patientele, agg, decl))
+        aggregates[slug] = agg.assign(doctor_id=agg["doctor_id"].astype(str))
         _tick(progress, stage, len(computed) + 1, len(computed) + 1)
         timings[f"indicators:{slug}"] = time.perf_counter() - t
 
+    # --- declarations: accepted only where the catalogue measures from declarations
+    from rosp.engine.declarations import populations, screen_run_declarations
+
+    pops = populations(catalogue_in_force, comp, programmes, views, patientele, aggregates)
+    decl, declarations_rejected = screen_run_declarations(decl, catalogue_in_force, pops, out)
+    measured = {i.id for i in catalogue_in_force.indicators.values() if i.measurement == "declaration"}
+    counts_frames = [_programme_counts(prog, patientele, aggregates[slug], decl, measured) for slug, prog in programmes.items()]
     counts = pd.concat(counts_frames, ignore_index=True)
     counts = counts.drop(columns=["start_rate"]).merge(start, on=["doctor_id", "indicator_id"], how="left")
     counts["start_rate"] = counts["start_rate"].fillna("")
@@ -203,6 +217,7 @@ def run_on_views(
     _tick(progress, "écriture", 0)
     outputs = _write(out, counts, patientele, indicators, payments, eligibility)
     outputs["evidence_rows"] = dict(sorted(evidence_rows.items()))
+    outputs["declarations_rejected"] = declarations_rejected
     manifest = _manifest(year, catalogue, input_files or {}, outputs, programmes, load_report)
     (out / "manifest.json").write_text(
         json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
@@ -224,17 +239,23 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _programme_counts(prog: ProgrammeDef, patientele: pd.DataFrame, agg: pd.DataFrame, decl: pd.DataFrame) -> pd.DataFrame:
-    """doctor × indicator grid of one programme: doctors with a patientèle or any evidence."""
+def _programme_counts(
+    prog: ProgrammeDef, patientele: pd.DataFrame, agg: pd.DataFrame, decl: pd.DataFrame, measured: set[str]
+) -> pd.DataFrame:
+    """doctor × indicator grid of one programme: doctors with a patientèle or any evidence.
+
+    For an indicator of `measured` (the catalogue measures it from declarations) the row
+    comes from the accepted declaration only; with none the row is left out (not declared)."""
     docs = set(patientele.loc[patientele["programme"] == prog.slug, "doctor_id"]) | set(agg["doctor_id"].astype(str))
     docs_df = pd.DataFrame({"doctor_id": pd.Series(sorted(docs), dtype="str")})
-    inds = pd.DataFrame({"indicator_id": [i.id for i in prog.indicators], "_kind": ["declarative" if i.declared else i.kind for i in prog.indicators]})
+    inds = pd.DataFrame({"indicator_id": [i.id for i in prog.indicators], "_kind": ["declarative" if i.id in measured else i.kind for i in prog.indicators]})
     grid = docs_df.merge(inds, how="cross")
     agg = agg.assign(doctor_id=agg["doctor_id"].astype("str"), indicator_id=agg["indicator_id"].astype("str"))
     g = grid.merge(agg, on=["doctor_id", "indicator_id"], how="left")
     d = decl.rename(columns={"numerator": "d_num", "denominator": "d_den"})
     d = d.assign(doctor_id=d["doctor_id"].astype("str"), indicator_id=d["indicator_id"].astype("str"))
-    g = g.merge(d[["doctor_id", "indicator_id", "d_num", "d_den", "declared_rate"]], on=["doctor_id", "indicator_id"], how="left")
+    g = g.merge(d[["doctor_id", "indicator_id", "d_num", "d_den", "declared_rate"]], on=["doctor_id", "indicator_id"], how="left", indicator="_d")
+    g = g[(g["_kind"] != "declarative") | (g["_d"] == "both")].reset_index(drop=True)
     is_decl = g["_kind"] == "declarative"
     g["numerator"] = np.where(is_decl, g["d_num"], g["numerator"])
     g["denominator"] = np.where(is_decl, g["d_den"], g["denominator"])

@@ -40,6 +40,7 @@ INDICATOR_COLUMNS = [
     "points_max",
     "points",
     "euros",
+    "rate_source",
 ]
 PAYMENT_COLUMNS = ["doctor_id", "programme", "patientele", "points", "euros"]
 
@@ -72,6 +73,7 @@ def catalogue_frame(catalogue: Catalogue) -> pd.DataFrame:
                     "threshold": ind.threshold,
                     "points_max": ind.points,
                     "reference_patientele": p.reference_patientele,
+                    "measurement": ind.measurement,
                 }
             )
     return pd.DataFrame(rows)
@@ -104,6 +106,8 @@ def prepare(
     merged["denominator"] = merged["denominator"].fillna(0).astype("int64")
     merged["start_rate"] = merged["start_rate"].fillna("").astype(object)
     merged["declared_rate"] = merged["declared_rate"].fillna("").astype(object)
+    # A declaration-measured indicator with no counts row was not declared.
+    merged["undeclared"] = (merged["measurement"] == "declaration") & (merged["_m"] == "left_only")
     merged = merged.drop(columns="_m")
     keys = grid[["doctor_id", "indicator_id"]]
     unmatched = c.merge(keys, on=["doctor_id", "indicator_id"], how="left", indicator="_m")
@@ -191,6 +195,7 @@ def score_batch(
     real = realisation_vec(np.nan_to_num(rate), start, i, t, s, lower, rules.normalisation)
     real = np.where(neutralised, 0.0, real)
     branch = branch_vec(np.nan_to_num(rate), start, i, t, lower, neutralised)
+    branch = np.where(g["undeclared"].to_numpy(dtype=bool), "not_declared", branch)
     w = g["patientele"].to_numpy(dtype=float) / g["reference_patientele"].to_numpy(dtype=float)
     if rules.patientele_cap is not None:
         w = np.minimum(w, float(rules.patientele_cap))
@@ -224,7 +229,7 @@ def score_batch(
         scores, total = _exact_rows(cols, lo, hi, rules)
         for j, sc in enumerate(scores):
             real[lo + j] = float(sc.realisation)
-            branch[lo + j] = sc.branch
+            branch[lo + j] = "not_declared" if g["undeclared"].iat[lo + j] else sc.branch
             points[lo + j] = float(sc.points)
             euros[lo + j] = float(sc.euros)
         tot_points[k] = float(sum((sc.points for sc in scores), Fraction(0)))
@@ -245,6 +250,7 @@ def score_batch(
             "points_max": g["points_max"],
             "points": points,
             "euros": euros,
+            "rate_source": g["measurement"].to_numpy(),
         }
     )
     firsts = g.iloc[boundaries] if len(g) else g
@@ -283,10 +289,11 @@ def score_batch_reference(
                     "start_rate": to_fraction(r.start_rate),
                     "neutralised": sc.neutralised,
                     "realisation": sc.realisation,
-                    "branch": sc.branch,
+                    "branch": "not_declared" if r.undeclared else sc.branch,
                     "points_max": int(r.points_max),
                     "points": sc.points,
                     "euros": sc.euros,
+                    "rate_source": r.measurement,
                 }
             )
         pay_rows.append(

@@ -16,6 +16,7 @@ import pandas as pd
 
 from rosp.catalogue import Catalogue
 from rosp.errors import RospError
+from rosp.scoring.rules import to_fraction
 from rosp.textcsv import read_text_csv
 
 COUNTS_REQUIRED = ["doctor_id", "indicator_id", "numerator", "denominator", "start_rate"]
@@ -127,6 +128,7 @@ def validate_counts(df: pd.DataFrame, file: str, catalogue: Catalogue) -> Valida
     _rate_check(col, "start_rate")
     if "declared_rate" in df.columns:
         _rate_check(col, "declared_rate")
+        _declaration_checks(col, df, catalogue)
     _duplicates(col, ["doctor_id", "indicator_id"], "doctor_id and indicator_id")
     v = col.result(["doctor_id", "indicator_id"])
     v.frame["numerator"] = v.frame["numerator"].astype(float).astype("int64")
@@ -134,6 +136,40 @@ def validate_counts(df: pd.DataFrame, file: str, catalogue: Catalogue) -> Valida
     if "declared_rate" not in v.frame.columns:
         v.frame["declared_rate"] = ""
     return v
+
+
+def _declaration_checks(col: _Collector, df: pd.DataFrame, catalogue: Catalogue) -> None:
+    """A declared rate only on an indicator measured from declarations (catalogue
+    `Indicator.measurement`), and consistent with numerator ÷ denominator when a
+    numerator is given (numerator 0 with a declared rate: the rate alone is declared).
+
+    For a declaration-measured indicator the counts row carries the population computed
+    from claims as denominator and the declared numerator (docs/data-model.md, ROSP_DECL)."""
+    from rosp.catalogue.declarations import declaration_ids, rate_consistent
+
+    declared = df["declared_rate"] != ""
+    measured = declaration_ids(catalogue)
+    claims = declared & df["indicator_id"].isin(set(catalogue.indicators) - measured)
+    col.check(
+        claims,
+        "declared_rate",
+        df["indicator_id"] + " is computed from claims, not declarative: a declared rate is not accepted",
+    )
+    num = pd.to_numeric(df["numerator"], errors="coerce")
+    den = pd.to_numeric(df["denominator"], errors="coerce")
+    rate = pd.to_numeric(df["declared_rate"].where(declared, "0"), errors="coerce")
+    # numerator 0 with a declared rate is a rate-only declaration (the rate is used as is)
+    candidates = declared & (den > 0) & (num > 0) & rate.notna() & (rate >= 0) & (rate <= 1)
+    bad = pd.Series(False, index=df.index)
+    for k in df.index[candidates]:
+        r = to_fraction(df.at[k, "declared_rate"])
+        if not rate_consistent(r, int(num[k]), int(den[k])):
+            bad[k] = True
+    col.check(
+        bad,
+        "declared_rate",
+        "declared rate " + df["declared_rate"] + " inconsistent with " + df["numerator"] + "/" + df["denominator"],
+    )
 
 
 def validate_patientele(df: pd.DataFrame, file: str, catalogue: Catalogue) -> Validated:

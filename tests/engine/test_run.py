@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def scenario() -> CleanViews:
     cv.drug("box2", "2018-02-01", "C08CA01", boxes=6, prescriber="CAR2", cip13=3400930000014)
     cv.declaration("GP1", "ENF-03", 8, 10, 0.8).declaration("END1", "END-02", 3, 4, None)
     cv.declaration("GAS1", "GAS-08", 9, 10, 0.9)
+    # rejected: a declaration on an indicator computed from claims (fidelity review L-08),
+    # and a declared denominator above the population computed from claims (L-14)
+    cv.declaration("CAR1", "CAR-01", 10, 10, 1.0).declaration("GP2", "ENF-03", 40, 999, None)
     return cv
 
 
@@ -88,13 +92,9 @@ def test_deck_expectations_hold_in_full_run(two_runs):
         for r in e.itertuples()
         if r.doctor_id == DOCTORS[r.programme]
     }
-    from rosp.indicators.definitions import load_programmes
-
-    declared = {i.id for p in load_programmes().values() for i in p.indicators if i.declared}
+    # Declaration-measured indicators with a claims definition (CAR-07, GAS-07) are
+    # compiled too: their evidence is the population the declarations are checked against.
     for iid, cases in DECKS.items():
-        if iid in declared:  # measured from declarations in a run; decks test the claims alternative
-            assert not any(k[0] == iid for k in got), iid
-            continue
         for name, _, den, num, reason in cases:
             key = (iid, f"{iid}_{name}")
             if reason is None:
@@ -112,11 +112,37 @@ def test_box_counts(two_runs):
 
 
 def test_declarative_rates(two_runs):
+    """Declarations supply the numerator; the denominator is the population claims compute."""
     c = pd.read_csv(two_runs[0] / "counts.csv", dtype=str, keep_default_na=False).set_index(["doctor_id", "indicator_id"])
-    assert c.loc[("GP1", "ENF-03"), "declared_rate"] == "0.800000"
+    # GP1 declares 8/10 on ENF-03: numerator 8 over its 28 MT children under 16 (the patientèle)
+    assert tuple(c.loc[("GP1", "ENF-03"), ["numerator", "denominator", "declared_rate"]]) == ("8", "28", "")
     assert tuple(c.loc[("END1", "END-02"), ["numerator", "denominator", "declared_rate"]]) == ("3", "4", "")
-    assert c.loc[("GAS1", "GAS-08"), "declared_rate"] == "0.900000"
-    assert c.loc[("GP1", "ENF-08"), "denominator"] == "0"
+    assert tuple(c.loc[("GAS1", "GAS-08"), ["numerator", "denominator", "declared_rate"]]) == ("9", "10", "")
+    # CAR1's declaration of 10/10 on CAR-01 is ignored: the counts come from claims
+    assert tuple(c.loc[("CAR1", "CAR-01"), ["numerator", "denominator", "declared_rate"]]) == ("2", "6", "")
+    assert ("GP1", "ENF-08") not in c.index  # not declared
+
+
+def test_declarations_on_claims_indicators_or_above_population_are_rejected(two_runs):
+    rej = pd.read_csv(two_runs[0] / "rejected" / "ROSP_DECL.csv", dtype=str)
+    got = dict(zip(rej["key"], rej["reason"], strict=True))
+    assert got == {
+        "CAR1|CAR-01": "CAR-01 is computed from claims, not declarative: a declaration is not accepted",
+        "GP2|ENF-03": "declared denominator 999 above the population computed from claims (2)",
+    }
+    manifest = json.loads((two_runs[0] / "manifest.json").read_text())
+    assert manifest["outputs"]["declarations_rejected"] == 2
+
+
+def test_every_declared_rate_is_flagged_and_missing_ones_are_not_declared(two_runs):
+    i = pd.read_csv(two_runs[0] / "indicators.csv", dtype=str, keep_default_na=False).set_index(["doctor_id", "indicator_id"])
+    assert i.columns[-1] == "rate_source"
+    assert i.loc[("GAS1", "GAS-08"), "rate_source"] == "declaration"
+    assert i.loc[("CAR1", "CAR-07"), "rate_source"] == "declaration"
+    assert i.loc[("CAR1", "CAR-01"), "rate_source"] == "claims"
+    assert i.loc[("GP1", "ENF-08"), "branch"] == "not_declared"
+    assert i.loc[("GP2", "ENF-03"), "branch"] == "not_declared"
+    assert i.loc[("CAR1", "CAR-01"), "euros"] != "210.000000"
 
 
 def test_byte_identical(two_runs):

@@ -270,7 +270,13 @@ def test_engine_counts_match_ground_truth(runs, tmp_path):
     counts = pd.read_csv(tmp_path / "run" / "counts.csv", dtype={"doctor_id": str})
     gt = pd.read_csv(runs["big"] / "ground_truth.csv", dtype={"doctor_id": str})
     m = gt.merge(counts, on=["doctor_id", "indicator_id"], how="outer", suffixes=("_gt", "_eng")).fillna(0)
-    m = m[~m.indicator_id.isin(["CAR-07"])]
+    # Declaration-measured indicators: the engine takes the denominator from the
+    # population claims compute and rejects declarations above it (docs/method.md §1),
+    # while the ground truth keeps the synthetic declaration.
+    from rosp.catalogue import load_catalogue
+
+    declared = [i.id for i in load_catalogue(2018).indicators.values() if i.measurement == "declaration"]
+    m = m[~m.indicator_id.isin(["CAR-07", *declared])]
     bad = m[(m.numerator_gt != m.numerator_eng) | (m.denominator_gt != m.denominator_eng)]
     share_ok = 1 - bad.indicator_id.nunique() / m.indicator_id.nunique()
     assert share_ok >= 0.9, sorted(bad.indicator_id.unique())

@@ -79,6 +79,14 @@ def demo_command(
     from rosp.synth import generate
 
     console = Console(width=max(Console().width, 110))
+    from rosp.engine.start_rates import scoring_catalogue
+
+    if scoring_catalogue(year) is None:
+        Console(stderr=True).print(
+            f"[bold red]error:[/bold red] aucun tableau conventionnel sourcé n'est en vigueur pour {year} : "
+            f"pas de points ni d'euros à montrer ; rosp run --year {year} écrit les comptages et les taux.",
+            highlight=False)
+        raise typer.Exit(2)
     data, run_dir = out / "data", out / "run"
     prev_data, prev_run = out / f"data-{year - 1}", out / f"run-{year - 1}"
     with _progress(console) as bar:

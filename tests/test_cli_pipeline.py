@@ -113,3 +113,9 @@ def test_statement_of_an_unpaid_doctor_explains_why(pipeline, cli):
     r = cli("explain", "--run", str(pipeline / "run"), "--doctor", unpaid["doctor_id"].iloc[0])
     assert r.returncode == 0, r.stderr
     assert "aucune rémunération" in r.stdout and "Éligibilité" in r.stdout
+
+
+def test_demo_for_a_year_without_a_table_stops_cleanly(cli, tmp_path):
+    r = cli("demo", "--year", "2017", "--patients", "100", "--out", str(tmp_path / "d"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "2017" in r.stderr
+    assert not (tmp_path / "d").exists(), "stops before generating anything"

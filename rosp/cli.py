@@ -240,6 +240,7 @@ def _register_optional() -> None:
         ("rosp.synth.command", "synth_command", "synth", "Generate a realistic synthetic SNDS extract (Parquet)."),
         ("rosp.engine.command", "run_command", "run", "Compute indicators from claims, then score and pay."),
         ("rosp.demo", "demo_command", "demo", "Run the whole chain on embedded data."),
+        ("rosp.sensitivity", "sensitivity_command", "sensitivity", "Re-score a run under each inferred reading."),
     ):
         if find_spec(module) is not None:
             app.command(name, help=help_)(getattr(import_module(module), func))

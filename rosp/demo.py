@@ -1,8 +1,12 @@
 """`rosp demo`: the whole chain on embedded data, no server, no external file.
 
-1. generate a synthetic SNDS extract (seeded, deterministic);
-2. run claims → patientèles → indicators → scoring → payments, with evidence;
-3. print the national summary and one doctor's French statement.
+1. generate a synthetic SNDS extract (seeded, deterministic) for the year and for
+   the year before (same seed, so the same doctors);
+2. run the year before without scoring (no 2017 table is sourced): its rates are
+   the starting rates (taux de départ) reset by avenant 6;
+3. run claims → patientèles → indicators → scoring → payments, with evidence,
+   reusing those starting rates (`--start-rates`);
+4. print the national summary, the starting rates and one doctor's French statement.
 """
 
 from __future__ import annotations
@@ -45,6 +49,25 @@ def national_summary(run_dir: Path, console: Console) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def start_rate_summary(run_dir: Path, console: Console) -> None:
+    """How many scored rows have a starting rate, which branch paid, and the spread of D."""
+    ind = pd.read_csv(run_dir / "indicators.csv", dtype=str, keep_default_na=False)
+    scored = ind[ind["neutralised"].str.lower() == "false"]
+    filled = int((scored["start_rate"] != "").sum())
+    d = pd.to_numeric(scored.loc[scored["start_rate"] != "", "start_rate"])
+    q = d.quantile([0.25, 0.5, 0.75]) if len(d) else pd.Series([0.0, 0.0, 0.0], index=[0.25, 0.5, 0.75])
+    console.print(
+        f"Taux de départ : {filled} lignes notées sur {len(scored)} en ont un "
+        f"(quartiles {fr_number(Decimal(str(q[0.25] * 100)), 1)} % / {fr_number(Decimal(str(q[0.5] * 100)), 1)} % / "
+        f"{fr_number(Decimal(str(q[0.75] * 100)), 1)} %)."
+    )
+    counts = scored["branch"].value_counts()
+    from rosp.scoring.rules import BRANCHES
+
+    console.print("Branche de la règle : " + " ; ".join(
+        f"{BRANCHES.get(b, b)} {int(n)}" for b, n in sorted(counts.items())))
+
+
 def demo_command(
     out: Path = typer.Option(Path("out/demo"), "--out", help="where to write data and results"),
     patients: int = typer.Option(100_000, "--patients"),
@@ -56,19 +79,33 @@ def demo_command(
     from rosp.synth import generate
 
     console = Console(width=max(Console().width, 110))
+    from rosp.engine.start_rates import scoring_catalogue
+
+    if scoring_catalogue(year) is None:
+        Console(stderr=True).print(
+            f"[bold red]error:[/bold red] aucun tableau conventionnel sourcé n'est en vigueur pour {year} : "
+            f"pas de points ni d'euros à montrer ; rosp run --year {year} écrit les comptages et les taux.",
+            highlight=False)
+        raise typer.Exit(2)
     data, run_dir = out / "data", out / "run"
+    prev_data, prev_run = out / f"data-{year - 1}", out / f"run-{year - 1}"
     with _progress(console) as bar:
-        synth_task = bar.add_task("données synthétiques", total=patients)
-        generate(patients, seed, year, data, progress=lambda d, t: bar.update(synth_task, completed=d, total=t))
+        for y, d in ((year - 1, prev_data), (year, data)):
+            synth_task = bar.add_task(f"données synthétiques {y}", total=patients)
+            generate(patients, seed, y, d, progress=lambda k, t, task=synth_task: bar.update(task, completed=k, total=t))
         tasks: dict[str, int] = {}
 
-        def on_stage(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+        def on_stage(stage: str, done: int, total: int, prefix: str = "") -> None:
+            key = prefix + stage
+            if key not in tasks:
+                tasks[key] = bar.add_task(key, total=total)
+            bar.update(tasks[key], completed=done, total=total)
 
-        run(data, year, run_dir, progress=on_stage)
+        run(prev_data, year - 1, prev_run, progress=lambda s, d, t: on_stage(s, d, t, f"{year - 1} "))
+        start = prev_run / "rates.csv" if (prev_run / "rates.csv").exists() else prev_run / "start_rates.csv"
+        run(data, year, run_dir, start_rates=start, progress=on_stage)
     national_summary(run_dir, console)
+    start_rate_summary(run_dir, console)
     pay = pd.read_csv(run_dir / "payments.csv", dtype={"doctor_id": str, "euros": str})
     pay["eur"] = pay["euros"].map(Decimal)
     example = pay.sort_values(["eur", "doctor_id"], ascending=[False, True]).iloc[0]["doctor_id"]

@@ -21,6 +21,22 @@ def pipeline(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def with_history(pipeline):
+    """The year before as its own extract (same seed, same doctors): 2017 counts-only, then
+    2018 reusing its rates as starting rates."""
+    from helpers import run_cli
+
+    r = run_cli("synth", "--patients", "4000", "--seed", "5", "--year", "2017", "--out", str(pipeline / "data17"))
+    assert r.returncode == 0, r.stderr
+    r = run_cli("run", "--year", "2017", "--data", str(pipeline / "data17"), "--out", str(pipeline / "run17"))
+    assert r.returncode == 0, r.stderr
+    r = run_cli("run", "--year", "2018", "--data", str(pipeline / "data"), "--out", str(pipeline / "run18d"),
+                "--start-rates", str(pipeline / "run17" / "rates.csv"))
+    assert r.returncode == 0, r.stderr
+    return pipeline
+
+
 def test_run_writes_the_contract(pipeline):
     run = pipeline / "run"
     ind = pd.read_csv(run / "indicators.csv", dtype=str)
@@ -44,12 +60,41 @@ def test_explain_indicator_lists_patients(pipeline, cli):
     assert f"{row['denominator']} au dénominateur, {row['numerator']} au numérateur" in text
 
 
-def test_baseline_run_supplies_start_rates(pipeline, cli):
-    r = cli("run", "--data", str(pipeline / "data"), "--out", str(pipeline / "run2"), "--baseline", str(pipeline / "run"))
+def test_reset_year_measures_start_rates_on_the_year_before(pipeline):
+    sr = pd.read_csv(pipeline / "run" / "start_rates.csv", dtype=str, keep_default_na=False)
+    assert set(sr["reference_period"]) == {"2017"} and (sr["flag"] == "").any()
+    manifest = json.loads((pipeline / "run" / "manifest.json").read_text())
+    assert manifest["start_rates"]["source"] == "measured"
+
+
+def test_start_rates_of_the_year_before_pay_progression(with_history):
+    ind = pd.read_csv(with_history / "run18d" / "indicators.csv", dtype=str, keep_default_na=False)
+    scored = ind[ind["neutralised"].str.lower() == "false"]
+    assert (scored["start_rate"] != "").mean() > 0.5, "most scored rows have a starting rate"
+    prog = ind[ind["branch"] == "progression"]
+    assert not prog.empty and (prog["euros"].astype(float) > 0).all(), "the 30 % × progression branch pays"
+
+
+def test_later_year_reuses_the_stored_start_rates(pipeline, cli):
+    r = cli("run", "--year", "2019", "--data", str(pipeline / "data"), "--out", str(pipeline / "run2"),
+            "--start-rates", str(pipeline / "run" / "start_rates.csv"))
     assert r.returncode == 0, r.stderr
-    a = pd.read_csv(pipeline / "run" / "indicators.csv", dtype=str, keep_default_na=False)
-    b = pd.read_csv(pipeline / "run2" / "indicators.csv", dtype=str, keep_default_na=False)
-    assert (b["start_rate"] == a["rate"]).all(), "starting rates are the baseline run's rates"
+    a = pd.read_csv(pipeline / "run" / "counts.csv", dtype=str, keep_default_na=False)
+    b = pd.read_csv(pipeline / "run2" / "counts.csv", dtype=str, keep_default_na=False)
+    m = a.merge(b, on=["doctor_id", "indicator_id"], suffixes=("_18", "_19"))
+    assert len(m) and (m["start_rate_18"] == m["start_rate_19"]).all(), "D fixed for the convention, not rolled"
+
+
+def test_baseline_option_is_retired_with_a_clear_message(pipeline, cli, tmp_path):
+    r = cli("run", "--data", str(pipeline / "data"), "--out", str(tmp_path / "o"), "--baseline", str(pipeline / "run"))
+    assert r.returncode == 2 and "--start-rates" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_year_without_a_table_runs_counts_only(pipeline, cli, tmp_path):
+    r = cli("run", "--year", "2017", "--data", str(pipeline / "data"), "--out", str(tmp_path / "o17"))
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "aucun tableau" in " ".join(r.stderr.split())
+    assert (tmp_path / "o17" / "rates.csv").exists() and not (tmp_path / "o17" / "payments.csv").exists()
 
 
 def test_missing_table_is_a_clear_error(pipeline, cli, tmp_path):
@@ -68,3 +113,9 @@ def test_statement_of_an_unpaid_doctor_explains_why(pipeline, cli):
     r = cli("explain", "--run", str(pipeline / "run"), "--doctor", unpaid["doctor_id"].iloc[0])
     assert r.returncode == 0, r.stderr
     assert "aucune rémunération" in r.stdout and "Éligibilité" in r.stdout
+
+
+def test_demo_for_a_year_without_a_table_stops_cleanly(cli, tmp_path):
+    r = cli("demo", "--year", "2017", "--patients", "100", "--out", str(tmp_path / "d"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "2017" in r.stderr
+    assert not (tmp_path / "d").exists(), "stops before generating anything"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import numpy as np
@@ -59,6 +60,28 @@ def test_vectorised_equals_reference_to_the_cent(pop):
                                ref.indicators["euros"].astype(float), atol=1e-6)
     assert fast.indicators["neutralised"].tolist() == ref.indicators["neutralised"].tolist()
     assert fast.indicators["branch"].tolist() == ref.indicators["branch"].tolist()
+
+
+#: Every listed reading of the scoring parameters, one at a time (`alternatives` in parameters.toml).
+READINGS = [
+    (name, alt)
+    for name in ("scoring.missing_start_rate", "scoring.progression_normalisation",
+                 "scoring.lower_is_better_rule", "scoring.intermediate_share", "scoring.patientele_cap")
+    for alt in CAT.params.alternatives(name)
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(populations(), st.sampled_from(READINGS))
+def test_every_listed_reading_agrees_to_the_cent(pop, reading):
+    counts, pats = pop
+    cat = dataclasses.replace(CAT, params=CAT.params.with_overrides({reading[0]: reading[1]}))
+    fast = score_batch(counts, pats, 2018, cat)
+    ref = score_batch_reference(counts, pats, 2018, cat)
+    assert fast.payments["euros"].tolist() == ref.payments["euros"].tolist(), reading
+    assert fast.indicators["branch"].tolist() == ref.indicators["branch"].tolist(), reading
+    np.testing.assert_allclose(fast.indicators["realisation"].astype(float),
+                               ref.indicators["realisation"].astype(float), atol=1e-9)
 
 
 def test_half_cent_total_is_recomputed_exactly():

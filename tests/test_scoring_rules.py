@@ -139,3 +139,49 @@ def test_branch_of_the_rule(name, c, d, direction, expected):
     i, t = (F(4, 10), F(6, 10)) if direction == "higher" else (F(6, 10), F(4, 10))
     _, branch = realisation_branch(c, d, i, t, F(3, 10), direction)
     assert branch == expected and branch in BRANCHES
+
+
+# (name, C, D, direction, missing rule, lower rule, expected realisation, expected branch, reason)
+# with I = 0.40, T = 0.80 (higher) or I = 0.52, T = 0.11 (lower) and s = 30 %.
+MISSING_START = [
+    ("no_D_no_progression", "0.30", None, "higher", "no_progression", "mirror", F(0), "no_start_rate",
+     "today's reading: no D, nothing below I"),
+    ("no_D_read_as_zero", "0.30", None, "higher", "zero", "mirror", F(3, 10) * F(30, 40), "progression",
+     "D = 0 % for ≥: s·C/I"),
+    ("no_D_zero_and_nothing_done", "0", None, "higher", "zero", "mirror", F(0), "regression",
+     "D = 0 % and C = 0: no progression"),
+    ("no_D_read_as_first_level", "0.30", None, "higher", "first_measured_level", "mirror", F(0), "no_start_rate",
+     "D = C in the year it is first measured: no progression"),
+    ("lower_no_D_read_as_hundred", "0.60", None, "lower", "zero", "mirror", F(3, 10) * F(40, 48), "progression",
+     "D = 100 % for ≤: s·(1−C)/(1−I)"),
+    ("lower_no_D_no_progression", "0.60", None, "lower", "no_progression", "mirror", F(0), "no_start_rate",
+     "no D for ≤"),
+    ("known_D_ignores_missing_rule", "0.30", "0.20", "higher", "zero", "mirror", F(15, 100), "progression",
+     "the rule applies only where D is absent"),
+    ("lower_progression_without_credit", "0.60", "0.70", "lower", "no_progression", "mirror_no_progression", F(0),
+     "regression", "alternative ≤ reading: no progression credit"),
+    ("lower_between_unchanged_without_credit", "0.30", None, "lower", "no_progression", "mirror_no_progression",
+     F(3, 10) + F(7, 10) * F(22, 41), "above_intermediate", "the ≤ alternative only changes the part below I"),
+    ("higher_keeps_credit_under_lower_rule", "0.30", "0.20", "higher", "no_progression", "mirror_no_progression",
+     F(15, 100), "progression", "≥ indicators are unaffected by the ≤ rule"),
+]
+
+
+@pytest.mark.parametrize(("name", "c", "d", "direction", "missing", "lower_rule", "expected", "branch", "reason"),
+                         MISSING_START, ids=[m[0] for m in MISSING_START])
+def test_missing_start_rate_readings(name, c, d, direction, missing, lower_rule, expected, branch, reason):
+    from rosp.scoring.rules import realisation_branch
+
+    i, t = (F("0.40"), F("0.80")) if direction == "higher" else (F("0.52"), F("0.11"))
+    got, got_branch = realisation_branch(F(c), to_fraction(d), i, t, S18, direction, "intermediate", missing, lower_rule)
+    assert (got, got_branch) == (expected, branch), reason
+
+
+def test_missing_start_rate_is_a_dated_parameter():
+    params = load_parameters()
+    p = params.get("scoring.missing_start_rate", 2018)
+    assert p.value == "no_progression" and p.confidence == "inferred" and p.source
+    assert params.alternatives("scoring.missing_start_rate") == ["no_progression", "zero", "first_measured_level"]
+    assert RuleParams.from_parameters(params, 2018).missing_start == "no_progression"
+    zero = RuleParams.from_parameters(params.with_overrides({"scoring.missing_start_rate": "zero"}), 2018)
+    assert zero.missing_start == "zero"

@@ -90,6 +90,13 @@ class Parameters:
                     raise ParameterError(f"parameter {name}: confidence must be one of {CONFIDENCES}")
                 if not v.get("source"):
                     raise ParameterError(f"parameter {name}: every value needs a source")
+            alts = spec.get("alternatives")
+            if alts is not None:
+                if not isinstance(alts, list) or not alts or not all(isinstance(a, str) for a in alts):
+                    raise ParameterError(f"parameter {name}: alternatives must be a non-empty list of strings")
+                missing = sorted({str(v["value"]) for v in spec["values"]} - set(alts))
+                if missing:
+                    raise ParameterError(f"parameter {name}: value(s) {missing} not among its alternatives")
         unknown = set(self._overrides) - set(self._params)
         if unknown:
             raise ParameterError(f"unknown parameter(s) in reform: {sorted(unknown)}")
@@ -114,6 +121,12 @@ class Parameters:
         if name in self._overrides:
             return ParameterValue(name, self._overrides[name], year, "reform override", "inferred", True)
         return ParameterValue(name, str(v["value"]), int(v["from"]), v["source"], v["confidence"], valid_until=until)
+
+    def alternatives(self, name: str) -> list[str]:
+        """The readings listed for `name` (parameter-level `alternatives`; [] when none are listed)."""
+        if name not in self._params:
+            raise ParameterError(f"unknown parameter {name!r}")
+        return list(self._params[name].get("alternatives", []))
 
     def snapshot(self, year: int) -> dict[str, dict[str, Any]]:
         """Every parameter in force for `year`, for the run manifest."""

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rosp.catalogue import CatalogueError
 from rosp.claims.errors import ClaimsError
 from rosp.engine.run import run, stages
+from rosp.errors import RospError
 from rosp.indicators.definitions import DefinitionError
 
 
@@ -18,10 +19,23 @@ def run_command(
     year: int = typer.Option(2018, "--year", help="Année de paiement N."),
     data: Path = typer.Option(..., "--data", help="Répertoire de l'extraction SNDS."),
     out: Path = typer.Option(..., "--out", help="Répertoire de sortie du run."),
-    baseline: Path | None = typer.Option(None, "--baseline", help="Run précédent (taux de départ)."),
+    start_rates: Path | None = typer.Option(
+        None, "--start-rates",
+        help="start_rates.csv d'un run antérieur (taux de départ fixés pour la convention). "
+        "Sans lui, l'année de réinitialisation (2018) les mesure sur l'année N−1.",
+    ),
+    baseline: Path | None = typer.Option(None, "--baseline", hidden=True, help="Retiré : voir --start-rates."),
 ) -> None:
     """Calcule patientèles, indicateurs, points et euros à partir des données de remboursement."""
     console = Console(stderr=True)
+    if baseline is not None:
+        console.print(
+            "[bold red]error:[/bold red] --baseline est retiré : les taux de départ ne sont pas les taux "
+            "observés de l'année précédente, ils sont fixés pour la durée de la convention (réinitialisés "
+            f"par l'avenant 6 pour 2018). Utiliser --start-rates {baseline / 'start_rates.csv'}.",
+            highlight=False, soft_wrap=True,
+        )
+        raise typer.Exit(2)
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console, transient=False,
@@ -37,8 +51,8 @@ def run_command(
             bar.update(task, completed=done, total=total)
 
         try:
-            result = run(data, year, out, baseline=baseline, progress=progress)
-        except (ClaimsError, CatalogueError, DefinitionError, FileNotFoundError) as exc:
+            result = run(data, year, out, start_rates=start_rates, progress=progress)
+        except (RospError, ClaimsError, CatalogueError, DefinitionError, FileNotFoundError) as exc:
             bar.stop()
             console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
@@ -49,6 +63,20 @@ def run_command(
         f"Lignes lues : {read} ; rejetées : {sum(rejected.values())}"
         + (f" ({', '.join(f'{t} {n}' for t, n in sorted(rejected.items()))}, détail dans {out / 'rejected'})" if rejected else "")
     )
+    sr = result.manifest.get("start_rates", {})
+    if result.payments is None:
+        console.print(f"[bold yellow]{result.manifest['outputs'].get('scoring', 'pas de scoring')}[/bold yellow]")
+    elif sr.get("source") == "measured":
+        f = sr.get("flags", {})
+        console.print(
+            f"Taux de départ mesurés sur {sr.get('reference_period')} : {f.get('measured', 0)} mesurés, "
+            f"{f.get('below_threshold', 0)} sous le seuil, {f.get('not_measured', 0)} non mesurés "
+            f"({result.out_dir / 'start_rates.csv'})."
+        )
+    elif sr.get("source") == "file":
+        console.print(f"Taux de départ lus dans {sr.get('file')} ({sr.get('rows')} lignes).")
+    else:
+        console.print(f"Pas de taux de départ : {sr.get('reason', '')} (règle scoring.missing_start_rate).")
     n_pay = 0 if result.payments is None else len(result.payments)
     console.print(
         f"Run {year} écrit dans {result.out_dir}: {len(result.counts)} lignes de comptage, "

@@ -59,7 +59,7 @@ class RunResult:
 def stages(programmes: dict[str, ProgrammeDef] | None = None) -> list[str]:
     """Stage names reported to ``progress``, in order."""
     programmes = programmes or load_programmes()
-    return ["load", "patientèles", *[f"indicateurs {s}" for s in programmes], "scoring", "écriture"]
+    return ["load", "patientèles", *[f"indicateurs {s}" for s in programmes], "taux de départ", "scoring", "écriture"]
 
 
 def _fmt_rate(x: Any) -> str:
@@ -68,27 +68,18 @@ def _fmt_rate(x: Any) -> str:
     return f"{float(x):.6f}"
 
 
-def read_baseline(baseline: Path | None) -> pd.DataFrame:
-    """Start rates from a previous run directory (or its indicators.csv): doctor_id, indicator_id, start_rate."""
-    if baseline is None:
-        return pd.DataFrame(columns=["doctor_id", "indicator_id", "start_rate"])
-    path = Path(baseline)
-    if path.is_dir():
-        path = path / "indicators.csv"
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    df = df[["doctor_id", "indicator_id", "rate"]].rename(columns={"rate": "start_rate"})
-    df["start_rate"] = df["start_rate"].map(lambda v: _fmt_rate(v) if v != "" else "")
-    return df.drop_duplicates(["doctor_id", "indicator_id"], keep="first")
-
-
 def run(
     data_dir: str | Path,
     year: int,
     out_dir: str | Path,
-    baseline: str | Path | None = None,
+    start_rates: str | Path | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Load the extract in ``data_dir`` and run every programme for payment ``year``."""
+    """Load the extract in ``data_dir`` and run every programme for payment ``year``.
+
+    ``start_rates``: a ``start_rates.csv`` of an earlier run (or its directory) to
+    reuse; without it the reset year measures them on the year before.
+    """
     from rosp.catalogue import load_catalogue
     from rosp.claims.load import load_claims
 
@@ -103,7 +94,7 @@ def run(
     load_s = time.perf_counter() - t0
     report = claims.report.to_dict() if hasattr(claims.report, "to_dict") else {}
     return run_on_views(
-        claims.con, views, year, out, input_files=claims.input_files, baseline=baseline,
+        claims.con, views, year, out, input_files=claims.input_files, start_rates=start_rates,
         progress=progress, extra_timings={"load": load_s}, load_report=report,
     )
 
@@ -120,7 +111,7 @@ def run_on_views(
     out_dir: str | Path,
     *,
     input_files: dict[str, str] | None = None,
-    baseline: str | Path | None = None,
+    start_rates: str | Path | None = None,
     progress: Progress | None = None,
     extra_timings: dict[str, float] | None = None,
     load_report: dict[str, Any] | None = None,
@@ -156,7 +147,6 @@ def run_on_views(
     # --- indicators, per programme
     decl = views["declarations"].execute()
     decl["doctor_id"] = decl["doctor_id"].astype(str)
-    start = read_baseline(Path(baseline) if baseline else None)
     aggregates: dict[str, pd.DataFrame] = {}
     evidence_rows: dict[str, int] = {}
     for slug, prog in programmes.items():
@@ -200,15 +190,23 @@ def run_on_views(
     measured = {i.id for i in catalogue_in_force.indicators.values() if i.measurement == "declaration"}
     counts_frames = [_programme_counts(prog, patientele, aggregates[slug], decl, measured) for slug, prog in programmes.items()]
     counts = pd.concat(counts_frames, ignore_index=True)
-    counts = counts.drop(columns=["start_rate"]).merge(start, on=["doctor_id", "indicator_id"], how="left")
-    counts["start_rate"] = counts["start_rate"].fillna("")
+
+    # --- starting rates (rosp/engine/start_rates.py)
+    t = time.perf_counter()
+    _tick(progress, "taux de départ", 0)
+    from rosp.engine.start_rates import scoring_catalogue, with_start_rates
+
+    catalogue = scoring_catalogue(year)
+    counts, start_info = with_start_rates(con, views, programmes, year, catalogue, start_rates, counts)
     counts = counts[COUNTS_COLUMNS].sort_values(["doctor_id", "programme", "indicator_id"], kind="mergesort")
     counts = counts.reset_index(drop=True)
+    _tick(progress, "taux de départ", 1)
+    timings["start_rates"] = time.perf_counter() - t
 
     # --- scoring and eligibility
     t = time.perf_counter()
     _tick(progress, "scoring", 0)
-    indicators, payments, eligibility, catalogue = _score(counts, patientele, year, views)
+    indicators, payments, eligibility = _score(counts, patientele, year, views, catalogue)
     _tick(progress, "scoring", 1)
     timings["scoring"] = time.perf_counter() - t
 
@@ -216,9 +214,13 @@ def run_on_views(
     t = time.perf_counter()
     _tick(progress, "écriture", 0)
     outputs = _write(out, counts, patientele, indicators, payments, eligibility)
+    from rosp.engine.start_rates import write_outputs
+
+    outputs |= write_outputs(out, year, catalogue, start_info, counts, indicators)
     outputs["evidence_rows"] = dict(sorted(evidence_rows.items()))
     outputs["declarations_rejected"] = declarations_rejected
     manifest = _manifest(year, catalogue, input_files or {}, outputs, programmes, load_report)
+    manifest["start_rates"] = start_info.manifest()
     (out / "manifest.json").write_text(
         json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
@@ -267,19 +269,12 @@ def _programme_counts(
     return g[COUNTS_COLUMNS]
 
 
-def _score(counts: pd.DataFrame, patientele: pd.DataFrame, year: int, views: dict[str, Any]):
-    """Scoring (if rosp.scoring.batch is available) and eligibility (if rosp.eligibility is)."""
-    try:
-        from rosp.scoring.batch import score_batch
-    except ImportError:  # scoring not installed yet: counts-only run
-        return None, None, None, None
-    catalogue = None
-    try:
-        from rosp.catalogue import load_catalogue
+def _score(counts: pd.DataFrame, patientele: pd.DataFrame, year: int, views: dict[str, Any], catalogue):
+    """Scoring and eligibility; a counts-only run (None) when no table is in force for `year`."""
+    if catalogue is None:
+        return None, None, None
+    from rosp.scoring.batch import score_batch
 
-        catalogue = load_catalogue(year)
-    except Exception:  # noqa: BLE001 - catalogue optional for the counts
-        catalogue = None
     res = score_batch(counts.drop(columns=["programme"]), patientele, year, catalogue)
     indicators, payments = res.indicators.copy(), res.payments.copy()
     eligibility = None
@@ -298,7 +293,7 @@ def _score(counts: pd.DataFrame, patientele: pd.DataFrame, year: int, views: dic
         payments = payments.merge(ok, on=["doctor_id", "programme"], how="inner")
     indicators = indicators.sort_values(["doctor_id", "programme", "indicator_id"], kind="mergesort").reset_index(drop=True)
     payments = payments.sort_values(["doctor_id", "programme"], kind="mergesort").reset_index(drop=True)
-    return indicators, payments, eligibility, catalogue
+    return indicators, payments, eligibility
 
 
 def _write(out: Path, counts, patientele, indicators, payments, eligibility) -> dict[str, Any]:
@@ -372,4 +367,4 @@ def explain_patients(run_dir: str | Path, doctor_id: str, indicator_id: str) -> 
         con.close()
 
 
-__all__ = ["RESULT_COLUMNS", "RunResult", "explain_patients", "read_baseline", "run", "run_on_views", "stages"]
+__all__ = ["RESULT_COLUMNS", "RunResult", "explain_patients", "run", "run_on_views", "stages"]

@@ -192,9 +192,11 @@ def score_batch(
         rate = np.where(~np.isnan(declared), declared, np.where(d > 0, n / d, np.nan))
     neutralised = (d < g["threshold"].to_numpy()) | np.isnan(rate)
     s = float(rules.intermediate_share)
-    real = realisation_vec(np.nan_to_num(rate), start, i, t, s, lower, rules.normalisation)
+    real = realisation_vec(
+        np.nan_to_num(rate), start, i, t, s, lower, rules.normalisation, rules.missing_start, rules.lower_rule
+    )
     real = np.where(neutralised, 0.0, real)
-    branch = branch_vec(np.nan_to_num(rate), start, i, t, lower, neutralised)
+    branch = branch_vec(np.nan_to_num(rate), start, i, t, lower, neutralised, rules.missing_start, rules.lower_rule)
     branch = np.where(g["undeclared"].to_numpy(dtype=bool), "not_declared", branch)
     w = g["patientele"].to_numpy(dtype=float) / g["reference_patientele"].to_numpy(dtype=float)
     if rules.patientele_cap is not None:

@@ -9,7 +9,10 @@ avenant 6 (2018+, s = 0.30); every uncertain element is a parameter of
 
 Lower-is-better indicators are scored by the mirror image: negating C, D, I and
 T turns them into a higher-is-better indicator, so both directions share one
-code path (parameter `scoring.lower_is_better_rule` = "mirror").
+code path (parameter `scoring.lower_is_better_rule` = "mirror"; the alternative
+"mirror_no_progression" gives lower-is-better indicators no progression credit).
+
+A missing starting rate follows `scoring.missing_start_rate` (`MISSING_START_RULES`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ BRANCHES: dict[str, str] = {
 }
 
 
+#: Readings of `scoring.missing_start_rate` that the scorer implements (both paths).
+#: "first_measured_level" scores like "no_progression" in the year of measurement
+#: (D = C: no progression); the run then stores C as D for the following years.
+MISSING_START_RULES = ("no_progression", "zero", "first_measured_level")
+LOWER_RULES = ("mirror", "mirror_no_progression")
+
+
 @dataclass(frozen=True)
 class RuleParams:
     """The scoring parameters in force for one ROSP year."""
@@ -47,6 +57,7 @@ class RuleParams:
     patientele_cap: Fraction | None
     point_value: Fraction
     rule_version: str
+    missing_start: str = "no_progression"
 
     @classmethod
     def from_parameters(cls, params: Parameters, year: int) -> RuleParams:
@@ -54,8 +65,11 @@ class RuleParams:
         if norm not in ("intermediate", "target"):
             raise ValueError(f"scoring.progression_normalisation: unknown value {norm!r}")
         lower = params.get("scoring.lower_is_better_rule", year).text
-        if lower != "mirror":
+        if lower not in LOWER_RULES:
             raise ValueError(f"scoring.lower_is_better_rule: unknown value {lower!r}")
+        missing = params.get("scoring.missing_start_rate", year).text
+        if missing not in MISSING_START_RULES:
+            raise ValueError(f"scoring.missing_start_rate: unknown value {missing!r}")
         cap = params.get("scoring.patientele_cap", year).text
         return cls(
             year=year,
@@ -65,6 +79,7 @@ class RuleParams:
             patientele_cap=None if cap == "none" else Fraction(Decimal(cap)),
             point_value=Fraction(params.get("point_value", year).decimal),
             rule_version=params.get("scoring.rule_version", year).text,
+            missing_start=missing,
         )
 
 
@@ -76,6 +91,8 @@ def realisation_branch(
     s: Fraction,
     direction: str = "higher",
     normalisation: str = "intermediate",
+    missing: str = "no_progression",
+    lower_rule: str = "mirror",
 ) -> tuple[Fraction, str]:
     """Taux de réalisation in [0, 1] for an observed rate `c`, and the branch (`BRANCHES`).
 
@@ -83,7 +100,14 @@ def realisation_branch(
     - Between I and T: s + (1 − s)(C − I)/(T − I).
     - Short of I: s × (C − D)/(I − D) if D is known and C improved on D, else 0
       (this covers regression and a starting level above I then falling below).
+    - D absent (`missing`): "no_progression" and "first_measured_level" pay no
+      progression; "zero" takes D = 0 (≥) or D = 1, i.e. 100 % (≤).
+    - `lower_rule` "mirror_no_progression": no progression credit for ≤ indicators.
     """
+    if missing not in MISSING_START_RULES:
+        raise ValueError(f"unknown missing start rule {missing!r}")
+    if d is None and missing == "zero":
+        d = Fraction(1) if direction == "lower" else Fraction(0)
     if direction == "lower":
         c, i, t = -c, -i, -t
         d = None if d is None else -d
@@ -95,6 +119,8 @@ def realisation_branch(
         return s + (1 - s) * (c - i) / (t - i), "above_intermediate"
     if d is None:
         return Fraction(0), "no_start_rate"
+    if direction == "lower" and lower_rule == "mirror_no_progression":
+        return Fraction(0), "regression"
     if d < c:
         span = (i - d) if normalisation == "intermediate" else (t - d)
         return s * (c - d) / span, "progression"
@@ -109,9 +135,11 @@ def realisation(
     s: Fraction,
     direction: str = "higher",
     normalisation: str = "intermediate",
+    missing: str = "no_progression",
+    lower_rule: str = "mirror",
 ) -> Fraction:
     """Taux de réalisation only (see `realisation_branch`)."""
-    return realisation_branch(c, d, i, t, s, direction, normalisation)[0]
+    return realisation_branch(c, d, i, t, s, direction, normalisation, missing, lower_rule)[0]
 
 
 @dataclass(frozen=True)
@@ -170,6 +198,8 @@ def score_indicator(
         rules.intermediate_share,
         direction,
         rules.normalisation,
+        rules.missing_start,
+        rules.lower_rule,
     )
     pts = r * points_max * weighting(patientele, reference_patientele, rules.patientele_cap)
     return IndicatorScore(rate, False, r, pts, pts * rules.point_value, branch)

@@ -19,16 +19,31 @@ def realisation_vec(
     s: float,
     lower: np.ndarray,
     normalisation: str = "intermediate",
+    missing: str = "no_progression",
+    lower_rule: str = "mirror",
 ) -> np.ndarray:
     """Taux de réalisation for arrays of rates; `d` is NaN when unknown."""
+    d = fill_missing_start(d, lower, missing)
     sign = np.where(lower, -1.0, 1.0)
     c2, d2, i2, t2 = c * sign, d * sign, i * sign, t * sign
     with np.errstate(divide="ignore", invalid="ignore"):
         between = s + (1.0 - s) * (c2 - i2) / (t2 - i2)
         span = (i2 - d2) if normalisation == "intermediate" else (t2 - d2)
         progressed = ~np.isnan(d2) & (d2 < c2)
+        if lower_rule == "mirror_no_progression":
+            progressed &= ~lower
         below = np.where(progressed, s * (c2 - d2) / span, 0.0)
     return np.where(c2 >= t2, 1.0, np.where(c2 >= i2, between, below))
+
+
+def fill_missing_start(d: np.ndarray, lower: np.ndarray, missing: str) -> np.ndarray:
+    """Starting rates after `scoring.missing_start_rate`: "zero" puts D = 0 (≥) or 1 (≤)
+    where D is unknown; the other readings leave it unknown (no progression)."""
+    if missing == "zero":
+        return np.where(np.isnan(d), np.where(lower, 1.0, 0.0), d)
+    if missing not in ("no_progression", "first_measured_level"):
+        raise ValueError(f"unknown missing start rule {missing!r}")
+    return d
 
 
 BRANCH_CODES = np.array(
@@ -38,15 +53,24 @@ BRANCH_CODES = np.array(
 
 
 def branch_vec(
-    c: np.ndarray, d: np.ndarray, i: np.ndarray, t: np.ndarray, lower: np.ndarray, neutralised: np.ndarray
+    c: np.ndarray,
+    d: np.ndarray,
+    i: np.ndarray,
+    t: np.ndarray,
+    lower: np.ndarray,
+    neutralised: np.ndarray,
+    missing: str = "no_progression",
+    lower_rule: str = "mirror",
 ) -> np.ndarray:
     """The branch of the rule for each row (same decisions as `rules.realisation_branch`)."""
+    d = fill_missing_start(d, lower, missing)
     sign = np.where(lower, -1.0, 1.0)
     c2, d2, i2, t2 = c * sign, d * sign, i * sign, t * sign
+    no_credit = lower if lower_rule == "mirror_no_progression" else np.zeros_like(lower, dtype=bool)
     with np.errstate(invalid="ignore"):
         code = np.select(
-            [neutralised, c2 >= t2, c2 >= i2, np.isnan(d2), d2 < c2],
-            [5, 0, 1, 4, 2],
+            [neutralised, c2 >= t2, c2 >= i2, np.isnan(d2), no_credit, d2 < c2],
+            [5, 0, 1, 4, 3, 2],
             default=3,
         )
     return BRANCH_CODES[code]

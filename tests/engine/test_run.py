@@ -35,6 +35,7 @@ def scenario() -> CleanViews:
     cv.drug("box1", "2018-04-01", "C10AA05", boxes=4, prescriber="GP1", cip13=3400930000013)  # not a cardiologist
     cv.patient("box2", "1950-01").contacts("box2", "CAR2")
     cv.drug("box2", "2018-02-01", "C08CA01", boxes=6, prescriber="CAR2", cip13=3400930000014)
+    cv.drug("box2", "2017-05-01", "C08CA01", boxes=3, prescriber="CAR2", cip13=3400930000014)  # D under the seuil
     cv.declaration("GP1", "ENF-03", 8, 10, 0.8).declaration("END1", "END-02", 3, 4, None)
     cv.declaration("GAS1", "GAS-08", 9, 10, 0.9)
     # rejected: a declaration on an indicator computed from claims (fidelity review L-08),
@@ -153,14 +154,56 @@ def test_byte_identical(two_runs):
         assert f.read_bytes() == (b / "evidence" / f.name).read_bytes(), f.name
 
 
-def test_baseline_start_rates(two_runs, tmp_path):
+def test_reset_year_measures_start_rates_on_the_year_before(two_runs):
+    # CAR1 prescribed 50 non-generic statin boxes in 2017: the 2018 definitions on 2017 give D.
+    sr = pd.read_csv(two_runs[0] / "start_rates.csv", dtype=str, keep_default_na=False)
+    assert list(sr.columns) == ["doctor_id", "indicator_id", "rate", "numerator", "denominator",
+                                "reference_period", "flag"]
+    row = sr.set_index(["doctor_id", "indicator_id"]).loc[("CAR1", "CAR-09")]
+    assert (row["numerator"], row["denominator"], row["rate"], row["reference_period"], row["flag"]) == (
+        "0", "50", "0.000000", "2017", ""), "measured on 2017, above the seuil of 10 boxes"
+    counts = pd.read_csv(two_runs[0] / "counts.csv", dtype=str, keep_default_na=False)
+    c = counts.set_index(["doctor_id", "indicator_id"])
+    assert c.loc[("CAR1", "CAR-09"), "start_rate"] == "0.000000"
+    # declaratives have no declaration history: not measured, no D
+    assert set(sr.loc[sr["indicator_id"] == "ENF-03", "flag"]) == {"not_measured"}
+    assert c.loc[("GP1", "ENF-03"), "start_rate"] == ""
+    import json
+
+    m = json.loads((two_runs[0] / "manifest.json").read_text())
+    assert m["start_rates"]["source"] == "measured" and m["start_rates"]["reference_period"] == "2017"
+
+
+def test_start_rates_file_is_reused_not_rolled(two_runs, tmp_path):
+    """A later run takes D from the stored file, never from the previous run's observed rates."""
+    store = pd.read_csv(two_runs[0] / "start_rates.csv", dtype=str, keep_default_na=False)
+    store.loc[(store.doctor_id == "CAR1") & (store.indicator_id == "CAR-08"), ["rate", "flag"]] = ["0.123000", ""]
+    path = tmp_path / "store.csv"
+    store.to_csv(path, index=False)
     con, views = scenario().build()
-    r = run_on_views(con, views, 2018, tmp_path, baseline=two_runs[0])
+    r = run_on_views(con, views, 2019, tmp_path / "out", start_rates=path)
     c = r.counts.set_index(["doctor_id", "indicator_id"])
-    assert c.loc[("CAR1", "CAR-08"), "start_rate"] == "0.600000"
-    if (two_runs[0] / "indicators.csv").exists():
-        ind = pd.read_csv(tmp_path / "indicators.csv", dtype=str, keep_default_na=False).set_index(["doctor_id", "indicator_id"])
-        assert ind.loc[("CAR1", "CAR-08"), "start_rate"] == "0.600000"
+    assert c.loc[("CAR1", "CAR-08"), "start_rate"] == "0.123000", "the stored D, not the 2018 rate 0.600000"
+    assert r.manifest["start_rates"]["source"] == "file"
+
+
+def test_start_rate_below_threshold_is_flagged_and_missing_by_default(two_runs):
+    sr = pd.read_csv(two_runs[0] / "start_rates.csv", dtype=str, keep_default_na=False)
+    low = sr[sr["flag"] == "below_threshold"]
+    assert ("CAR2", "CAR-08") in set(zip(low["doctor_id"], low["indicator_id"], strict=True)), "0/3 boxes < 10"
+    assert (low["denominator"].astype(int) > 0).all()
+    counts = pd.read_csv(two_runs[0] / "counts.csv", dtype=str, keep_default_na=False)
+    m = low.merge(counts, on=["doctor_id", "indicator_id"])
+    assert (m["start_rate"] == "").all(), "start_rates.below_threshold = missing"
+
+
+def test_year_without_table_writes_counts_and_rates_only(tmp_path):
+    con, views = scenario().build()
+    r = run_on_views(con, views, 2017, tmp_path)
+    assert r.payments is None and not (tmp_path / "payments.csv").exists()
+    rates = pd.read_csv(tmp_path / "rates.csv", dtype=str, keep_default_na=False)
+    assert list(rates.columns) == ["doctor_id", "indicator_id", "rate", "numerator", "denominator", "reference_period", "flag"]
+    assert "aucun tableau" in r.manifest["outputs"]["scoring"]
 
 
 def test_explain_patients(two_runs):

@@ -177,7 +177,8 @@ def test_reset_year_measures_start_rates_on_the_year_before(two_runs):
 def test_start_rates_file_is_reused_not_rolled(two_runs, tmp_path):
     """A later run takes D from the stored file, never from the previous run's observed rates."""
     store = pd.read_csv(two_runs[0] / "start_rates.csv", dtype=str, keep_default_na=False)
-    store.loc[(store.doctor_id == "CAR1") & (store.indicator_id == "CAR-08"), ["rate", "flag"]] = ["0.123000", ""]
+    store.loc[(store.doctor_id == "CAR1") & (store.indicator_id == "CAR-08"), ["rate", "numerator", "denominator", "flag"]] = [
+        "0.123000", "123", "1000", ""]
     path = tmp_path / "store.csv"
     store.to_csv(path, index=False)
     con, views = scenario().build()

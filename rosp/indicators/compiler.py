@@ -538,7 +538,7 @@ class Compiler:
         dd = dd.mutate(doctor_id=dd.prescriber_id.cast("string"), patient_id=dd.patient_id.cast("string"))
         dd = dd.join(docs, "doctor_id")
         boxes = dd.boxes.cast("int64")
-        key = dd.date.cast("string") + "|" + dd.cip13.cast("string")
+        key = dd.date.cast("string") + ";" + dd.cip13.cast("string")  # not "|": Spark splits on a regex
         g = dd.group_by(["doctor_id", "patient_id"]).aggregate(
             den_units=boxes.sum(),
             num_units=dd.generic_group.notnull().ifelse(boxes, 0).sum(),
@@ -554,6 +554,6 @@ class Compiler:
             num_units=g.num_units.cast("int64"),
             reason=ibis.literal("boxes"),
             claim_table=ibis.literal("drug_deliveries"),
-            claim_date=g._key.split("|")[0].cast("date"),
-            claim_code=g._key.split("|")[1],
+            claim_date=g._key.split(";")[0].cast("date"),
+            claim_code=g._key.split(";")[1],
         )

@@ -126,6 +126,13 @@ def run(
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "spark" and spark is None:
+        import importlib.util
+
+        if importlib.util.find_spec("pyspark") is None:
+            from rosp.errors import RospError
+
+            raise RospError("--engine spark needs pyspark and Java 17: pip install 'rosp[spark]'")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with workspace(work_dir) as work:

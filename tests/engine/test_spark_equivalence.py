@@ -120,16 +120,23 @@ def test_every_deck_on_both_engines(engine):
             history(cv, f"{iid}|{name}")
     con, views = engine.views(cv)
     comp = Compiler(views, YEAR, con=con)
-    parts = []
-    for iid in sorted(DECKS):
-        prog, ind = IND[iid]
-        e = comp.compile(ind, prog)
-        e = e.filter(e.doctor_id == DOCTORS[prog.slug], e.patient_id.startswith(f"{iid}|"))
-        parts.append(e.select("patient_id", "in_denominator", "in_numerator", "reason", "claim_table"))
-    ev = parts[0]
-    for p in parts[1:]:
-        ev = ev.union(p, distinct=False)
-    df = backend_for(con).to_pandas(ev).set_index("patient_id")
+    backend = backend_for(con)
+    frames = []
+    for slug, prog in PROGRAMMES.items():  # one query per programme, as rosp run does
+        parts = []
+        for iid in sorted(DECKS):
+            p, ind = IND[iid]
+            if p.slug != slug:
+                continue
+            e = comp.compile(ind, prog)
+            e = e.filter(e.doctor_id == DOCTORS[slug], e.patient_id.startswith(f"{iid}|"))
+            parts.append(e.select("patient_id", "in_denominator", "in_numerator", "reason"))
+        if parts:
+            ev = parts[0]
+            for q in parts[1:]:
+                ev = ev.union(q, distinct=False)
+            frames.append(backend.to_pandas(ev))
+    df = pd.concat(frames, ignore_index=True).set_index("patient_id")
     comp.release()
     failures = []
     for iid, cases in sorted(DECKS.items()):
@@ -152,7 +159,7 @@ def test_every_deck_on_both_engines(engine):
 # ------------------------------------------------------ random small populations
 
 
-@settings(max_examples=2, deadline=None, derandomize=True,
+@settings(max_examples=1, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(patients=st.integers(300, 1500), seed=st.integers(0, 10_000))
 def test_random_populations_same_counts(tmp_path_factory, spark, patients, seed):

@@ -25,6 +25,22 @@ def run_command(
         "Sans lui, l'année de réinitialisation (2018) les mesure sur l'année N−1.",
     ),
     baseline: Path | None = typer.Option(None, "--baseline", hidden=True, help="Retiré : voir --start-rates."),
+    engine: str = typer.Option("duckdb", "--engine", help="Moteur des indicateurs : duckdb ou spark."),
+    memory_limit: str | None = typer.Option(
+        None, "--memory-limit",
+        help="Mémoire de DuckDB (ex. 4GiB ; défaut : un quart de la RAM, au plus 4 GiB) ; au-delà, il écrit sur disque.",
+    ),
+    work_dir: Path | None = typer.Option(
+        None, "--work-dir",
+        help="Répertoire de travail (base DuckDB, débordement sur disque, vues exportées) ; défaut : $TMPDIR.",
+    ),
+    threads: int | None = typer.Option(None, "--threads", help="Threads DuckDB (défaut : tous les cœurs)."),
+    spark_master: str | None = typer.Option(
+        None, "--spark-master", help="Maître Spark (local[*], spark://hôte:7077, yarn) ; avec --engine spark."
+    ),
+    spark_conf: list[str] = typer.Option(
+        [], "--spark-conf", help="Réglage Spark clé=valeur (répétable) ; avec --engine spark."
+    ),
 ) -> None:
     """Calcule patientèles, indicateurs, points et euros à partir des données de remboursement."""
     console = Console(stderr=True)
@@ -36,6 +52,16 @@ def run_command(
             highlight=False, soft_wrap=True,
         )
         raise typer.Exit(2)
+    if engine not in ("duckdb", "spark"):
+        console.print(f"[bold red]error:[/bold red] --engine must be duckdb or spark, not {engine!r}", highlight=False)
+        raise typer.Exit(2)
+    conf: dict[str, str] = {}
+    for item in spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            console.print(f"[bold red]error:[/bold red] --spark-conf expects key=value, got {item!r}", highlight=False)
+            raise typer.Exit(2)
+        conf[key.strip()] = value.strip()
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console, transient=False,
@@ -51,7 +77,10 @@ def run_command(
             bar.update(task, completed=done, total=total)
 
         try:
-            result = run(data, year, out, start_rates=start_rates, progress=progress)
+            result = run(
+                data, year, out, start_rates=start_rates, progress=progress, engine=engine, work_dir=work_dir,
+                memory_limit=memory_limit, threads=threads, spark_master=spark_master, spark_conf=conf,
+            )
         except (RospError, ClaimsError, CatalogueError, DefinitionError, FileNotFoundError) as exc:
             bar.stop()
             console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)

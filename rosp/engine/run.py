@@ -9,8 +9,11 @@ float formatting, no clock time outside ``timings.json``).
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +22,12 @@ import numpy as np
 import pandas as pd
 
 import rosp
+from rosp.engine.backends import QueryBackend, backend_for, duckdb_settings, open_duckdb
+from rosp.engine.evidence import EVIDENCE_COLUMNS, write_programme_evidence
 from rosp.indicators.compiler import RESULT_COLUMNS, Compiler
 from rosp.indicators.definitions import ProgrammeDef, load_programmes
 
-# Evidence = the compiler's per-patient result, tagged with programme and indicator.
-EVIDENCE_COLUMNS = ("doctor_id", "programme", "indicator_id", *RESULT_COLUMNS[1:])
+ENGINES = ("duckdb", "spark")
 COUNTS_COLUMNS = ["doctor_id", "programme", "indicator_id", "numerator", "denominator", "start_rate", "declared_rate"]
 PATIENTELE_COLUMNS = ["doctor_id", "programme", "patientele"]
 CLEAN_VIEWS = (
@@ -68,35 +72,104 @@ def _fmt_rate(x: Any) -> str:
     return f"{float(x):.6f}"
 
 
+@contextmanager
+def workspace(work_dir: str | Path | None = None) -> Iterator[Path]:
+    """A fresh scratch directory under ``work_dir`` (default: the system temp directory),
+    removed at the end: the DuckDB database file, its spill directory, exported views."""
+    base = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="rosp-run-", dir=base))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def run(
     data_dir: str | Path,
     year: int,
     out_dir: str | Path,
     start_rates: str | Path | None = None,
     progress: Progress | None = None,
+    *,
+    engine: str = "duckdb",
+    work_dir: str | Path | None = None,
+    memory_limit: int | str | None = None,
+    threads: int | None = None,
+    spark_master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    spark: Any = None,
 ) -> RunResult:
     """Load the extract in ``data_dir`` and run every programme for payment ``year``.
 
     ``start_rates``: a ``start_rates.csv`` of an earlier run (or its directory) to
     reuse; without it the reset year measures them on the year before.
+
+    The loader (validation, rejects, clean views) always runs on DuckDB, out of core: a
+    file-backed database in a scratch directory under ``work_dir`` with an explicit
+    ``memory_limit`` (:func:`rosp.engine.backends.open_duckdb`). With ``engine="spark"``
+    the clean views are written to Parquet there and Spark (``spark``, a SparkSession,
+    or one started on ``spark_master`` with ``spark_conf``) computes patientèles,
+    counts and evidence; the run directory is the same as DuckDB's.
     """
     from rosp.catalogue import load_catalogue
     from rosp.claims.load import load_claims
 
     load_catalogue(year)  # fail fast, before loading: "no table in force for YEAR"
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "spark" and spark is None:
+        import importlib.util
+
+        if importlib.util.find_spec("pyspark") is None:
+            from rosp.errors import RospError
+
+            raise RospError("--engine spark needs pyspark and Java 17: pip install 'rosp[spark]'")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    _tick(progress, "load", 0)
-    claims = load_claims(data_dir, year, rejects_dir=out / "rejected")
-    views = {n: claims.view(n) for n in CLEAN_VIEWS}
-    _tick(progress, "load", 1)
-    load_s = time.perf_counter() - t0
-    report = claims.report.to_dict() if hasattr(claims.report, "to_dict") else {}
-    return run_on_views(
-        claims.con, views, year, out, input_files=claims.input_files, start_rates=start_rates,
-        progress=progress, extra_timings={"load": load_s}, load_report=report,
-    )
+    with workspace(work_dir) as work:
+        t0 = time.perf_counter()
+        _tick(progress, "load", 0)
+        con = open_duckdb(work / "duckdb", memory_limit=memory_limit, threads=threads)
+        try:
+            claims = load_claims(data_dir, year, rejects_dir=out / "rejected", con=con)
+            settings = duckdb_settings(con)
+            _tick(progress, "load", 1)
+            timings = {"load": time.perf_counter() - t0}
+            report = claims.report.to_dict() if hasattr(claims.report, "to_dict") else {}
+            common = dict(input_files=claims.input_files, start_rates=start_rates, progress=progress,
+                          load_report=report, work_dir=work)
+            if engine == "duckdb":
+                views = {n: claims.view(n) for n in CLEAN_VIEWS}
+                return run_on_views(claims.con, views, year, out, extra_timings=timings,
+                                    run_info={"engine": "duckdb", "duckdb": settings}, **common)
+            return _run_spark(claims, year, out, work, timings, settings, spark, spark_master, spark_conf, common)
+        finally:
+            con.disconnect()
+
+
+def _run_spark(claims, year, out, work, timings, settings, spark, master, conf, common) -> RunResult:
+    """The clean views go to Parquet (DuckDB ``COPY``); Spark computes from there."""
+    from rosp.engine.spark import export_views, spark_backend, spark_session, views_to_spark
+
+    t = time.perf_counter()
+    views_dir = export_views(claims, work / "views")
+    timings["export_views"] = time.perf_counter() - t
+    own = spark is None
+    if own:
+        t = time.perf_counter()
+        conf = {"spark.local.dir": str(work / "spark-local"), **(conf or {})}
+        spark = spark_session(master=master or "local[*]", conf=conf)
+        timings["spark_start"] = time.perf_counter() - t
+    try:
+        backend = spark_backend(spark)
+        views = views_to_spark(views_dir, backend)
+        info = {"engine": "spark", "duckdb": settings, "spark_master": spark.sparkContext.master}
+        return run_on_views(backend, views, year, out, extra_timings=timings, run_info=info, **common)
+    finally:
+        if own:
+            spark.stop()
 
 
 def _tick(progress: Progress | None, stage: str, done: int, total: int = 1) -> None:
@@ -115,8 +188,11 @@ def run_on_views(
     progress: Progress | None = None,
     extra_timings: dict[str, float] | None = None,
     load_report: dict[str, Any] | None = None,
+    work_dir: str | Path | None = None,
+    run_info: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Run on clean views already registered on the Ibis DuckDB backend ``con``."""
+    """Run on clean views held by ``con``: an Ibis backend (DuckDB, PySpark) or a
+    :class:`~rosp.engine.backends.QueryBackend`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "evidence").mkdir(exist_ok=True)
@@ -125,9 +201,19 @@ def run_on_views(
 
     catalogue_in_force = load_catalogue(year)  # NoTableInForce: "no table in force for YEAR"
     programmes = load_programmes()
-    comp = Compiler(views, year, con=con)
-    raw = con.con  # the DuckDB connection
-    raw.execute("SET enable_progress_bar = false")  # the CLI draws its own (Rich) progress
+    backend: QueryBackend = backend_for(con)
+    comp = Compiler(views, year, con=backend)
+    comp.plan(programmes)  # materialise only the shared results read more than once
+    if work_dir is None:
+        with workspace(None) as scratch:
+            return _run_on_views(backend, comp, programmes, views, year, out, input_files, start_rates, progress,
+                                 timings, load_report, scratch, run_info)
+    return _run_on_views(backend, comp, programmes, views, year, out, input_files, start_rates, progress,
+                         timings, load_report, Path(work_dir), run_info)
+
+
+def _run_on_views(backend, comp, programmes, views, year, out, input_files, start_rates, progress, timings,
+                  load_report, work_dir, run_info) -> RunResult:
 
     # --- patientèles
     t = time.perf_counter()
@@ -152,34 +238,11 @@ def run_on_views(
     for slug, prog in programmes.items():
         stage = f"indicateurs {slug}"
         t = time.perf_counter()
-        # every definition with a claims form is compiled: for a declaration-measured
-        # indicator it gives the population its declarations are checked against
-        computed = [i for i in prog.indicators if i.kind != "declarative"]
-        _tick(progress, stage, 0, len(computed) + 1)
-        parts = []
-        for k, ind in enumerate(computed):
-            e = comp.compile(ind, prog)
-            e = e.mutate(programme=_lit(slug), indicator_id=_lit(ind.id))
-            parts.append(e.select(*EVIDENCE_COLUMNS))
-            _tick(progress, stage, k + 1, len(computed) + 1)
-        ev = parts[0]
-        for p in parts[1:]:
-            ev = ev.union(p, distinct=False)
-        ev_name = f"_rosp_evidence_{slug.replace('-', '_')}"
-        raw.execute(f'CREATE OR REPLACE TEMP TABLE "{ev_name}" AS {con.compile(ev)}')
-        path = out / "evidence" / f"{slug}.parquet"
-        raw.execute(
-            f'COPY (SELECT * FROM "{ev_name}" ORDER BY doctor_id, indicator_id, patient_id) '
-            f"TO '{_sql_path(path)}' (FORMAT parquet, COMPRESSION zstd)"
-        )
-        evidence_rows[slug] = raw.execute(f'SELECT count(*) FROM "{ev_name}"').fetchone()[0]
-        agg = raw.execute(
-            f'SELECT doctor_id, indicator_id, sum(num_units)::BIGINT AS numerator, '
-            f'sum(den_units)::BIGINT AS denominator FROM "{ev_name}" GROUP BY ALL'
-        ).df()
-        raw.execute(f'DROP TABLE "{ev_name}"')
-        aggregates[slug] = agg.assign(doctor_id=agg["doctor_id"].astype(str))
-        _tick(progress, stage, len(computed) + 1, len(computed) + 1)
+        _tick(progress, stage, 0)
+        agg = write_programme_evidence(backend, comp, prog, out / "evidence" / f"{slug}.parquet", work_dir)
+        evidence_rows[slug] = int(agg["rows"].sum())
+        aggregates[slug] = agg.drop(columns=["rows"]).assign(doctor_id=agg["doctor_id"].astype(str))
+        _tick(progress, stage, 1)
         timings[f"indicators:{slug}"] = time.perf_counter() - t
 
     # --- declarations: accepted only where the catalogue measures from declarations
@@ -188,6 +251,7 @@ def run_on_views(
     pops = populations(catalogue_in_force, comp, programmes, views, patientele, aggregates)
     decl, declarations_rejected = screen_run_declarations(decl, catalogue_in_force, pops, out)
     measured = {i.id for i in catalogue_in_force.indicators.values() if i.measurement == "declaration"}
+    comp.release()
     counts_frames = [_programme_counts(prog, patientele, aggregates[slug], decl, measured) for slug, prog in programmes.items()]
     counts = pd.concat(counts_frames, ignore_index=True)
 
@@ -197,7 +261,7 @@ def run_on_views(
     from rosp.engine.start_rates import scoring_catalogue, with_start_rates
 
     catalogue = scoring_catalogue(year)
-    counts, start_info = with_start_rates(con, views, programmes, year, catalogue, start_rates, counts)
+    counts, start_info = with_start_rates(backend, views, programmes, year, catalogue, start_rates, counts)
     counts = counts[COUNTS_COLUMNS].sort_values(["doctor_id", "programme", "indicator_id"], kind="mergesort")
     counts = counts.reset_index(drop=True)
     _tick(progress, "taux de départ", 1)
@@ -227,14 +291,10 @@ def run_on_views(
     _tick(progress, "écriture", 1)
     timings["writing"] = time.perf_counter() - t
     timings = {k: round(v, 3) for k, v in timings.items()}
-    (out / "timings.json").write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # the one file that differs between runs and engines: clock times and the run's setup
+    record = {**timings, "run": run_info or {"engine": backend.name}}
+    (out / "timings.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return RunResult(out, counts, patientele, indicators, payments, manifest, timings)
-
-
-def _lit(value: str):
-    import ibis
-
-    return ibis.literal(value, "string")
 
 
 def _sql_path(path: Path) -> str:
@@ -367,4 +427,4 @@ def explain_patients(run_dir: str | Path, doctor_id: str, indicator_id: str) -> 
         con.close()
 
 
-__all__ = ["RESULT_COLUMNS", "RunResult", "explain_patients", "run", "run_on_views", "stages"]
+__all__ = ["ENGINES", "EVIDENCE_COLUMNS", "RESULT_COLUMNS", "RunResult", "explain_patients", "run", "run_on_views", "stages", "workspace"]

@@ -13,7 +13,9 @@ or to Spark SQL. This module provides the Spark side:
   (``sum(num_units)``, ``sum(den_units)`` over the evidence rows).
 
 The claims loader and its validation are DuckDB SQL; Spark runs on the exported
-clean views. ``pyspark`` is an optional dependency (``pip install rosp[spark]``)
+clean views. ``rosp run --engine spark`` (:func:`rosp.engine.run.run`) uses these
+functions and :class:`rosp.engine.backends.SparkBackend` to produce the whole run
+directory. ``pyspark`` is an optional dependency (``pip install rosp[spark]``)
 and needs a Java runtime (17+).
 """
 
@@ -121,20 +123,19 @@ def views_to_spark(
     ``<view>.parquet`` files. ``spark`` is a SparkSession or an Ibis PySpark backend.
     """
     backend = spark if hasattr(spark, "read_parquet") else spark_backend(spark)
+    if isinstance(claims_or_parquet_dir, str) and "://" in claims_or_parquet_dir:
+        # a URI the cluster can read (file://, hdfs://, s3a://, abfss://...): Spark checks it
+        base = claims_or_parquet_dir.rstrip("/")
+        return {name: backend.read_parquet(f"{base}/{name}.parquet", table_name=f"rosp_{name}") for name in VIEWS}
     if isinstance(claims_or_parquet_dir, (str, Path)):
         src = Path(claims_or_parquet_dir)
     else:
         src = Path(export_dir) if export_dir is not None else Path(tempfile.mkdtemp(prefix="rosp_spark_"))
         export_views(claims_or_parquet_dir, src)
-    out = {}
-    for name in VIEWS:
-        path = src / f"{name}.parquet"
-        if path.exists():
-            out[name] = backend.read_parquet(str(path), table_name=f"rosp_{name}")
-    missing = [n for n in VIEWS if n not in out]
+    missing = [n for n in VIEWS if not (src / f"{n}.parquet").exists()]
     if missing:
         raise FileNotFoundError(f"clean views missing in {src}: {', '.join(missing)}")
-    return out
+    return {name: backend.read_parquet(str(src / f"{name}.parquet"), table_name=f"rosp_{name}") for name in VIEWS}
 
 
 def _backend_of(views: dict[str, Any]) -> Any:
@@ -156,24 +157,18 @@ def compute_counts(
     intermediate results are materialised on it (DuckDB temp tables, Spark cache)
     unless ``materialise`` is false (one self-contained query per programme).
     """
-    import ibis
+    from rosp.engine.evidence import programme_evidence
 
     backend = backend if backend is not None else _backend_of(views)
     programmes = programmes or load_programmes()
     comp = Compiler(views, year, con=backend if materialise else None)
+    if materialise:
+        comp.plan(programmes)
     frames = []
     for _slug, prog in programmes.items():
-        parts = []
-        for ind in prog.indicators:
-            if ind.declared:
-                continue
-            e = comp.compile(ind, prog)
-            parts.append(e.select("doctor_id", "num_units", "den_units", indicator_id=ibis.literal(ind.id, "string")))
-        if not parts:
+        ev = programme_evidence(comp, prog)
+        if ev is None:
             continue
-        ev = parts[0]
-        for p in parts[1:]:
-            ev = ev.union(p, distinct=False)
         agg = ev.group_by(["doctor_id", "indicator_id"]).aggregate(
             numerator=ev.num_units.sum().cast("int64"), denominator=ev.den_units.sum().cast("int64")
         )
@@ -184,7 +179,6 @@ def compute_counts(
     out["numerator"] = out["numerator"].astype("int64")
     out["denominator"] = out["denominator"].astype("int64")
     return out.sort_values(["indicator_id", "doctor_id"], kind="mergesort").reset_index(drop=True)
-
 
 
 __all__ = ["COUNT_COLUMNS", "compute_counts", "export_views", "spark_backend", "spark_session", "views_to_spark"]

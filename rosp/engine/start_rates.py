@@ -91,7 +91,6 @@ def measure_previous_year(
 
     ref = year - 1
     comp = Compiler(views, ref, con=con)
-    raw = con.con
     frames = []
     for prog in programmes.values():
         for ind in prog.indicators:
@@ -101,7 +100,7 @@ def measure_previous_year(
             agg = e.group_by("doctor_id").aggregate(
                 numerator=e.num_units.sum().cast("int64"), denominator=e.den_units.sum().cast("int64")
             )
-            df = raw.execute(con.compile(agg)).df()
+            df = con.to_pandas(agg) if hasattr(con, "to_pandas") else agg.execute()
             df["indicator_id"] = ind.id
             frames.append(df)
     measured = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(

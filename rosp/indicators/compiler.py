@@ -20,7 +20,6 @@ denominator condition) or ``excluded:deceased``; ``boxes`` for box counts.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -104,46 +103,63 @@ class Compiler:
     """
 
     def __init__(self, views: Mapping[str, ir.Table], year: int, con: Any = None) -> None:
+        from rosp.engine.backends import backend_for
+
         self.views = dict(views)
         self.year = year
-        self.con = con
+        #: the engine (rosp.engine.backends.QueryBackend); ``con`` may be one or an Ibis backend
+        self.backend = backend_for(con)
+        self.con = None if self.backend is None else self.backend.ibis
         self.ref_end = dt.date(year, 12, 31)
         #: last date of care read by the indicator being compiled (its observation end)
         self.obs_end = self.ref_end
         self._cache: dict[str, ir.Table] = {}
-        self._temp: list[Any] = []  # materialised results, for release()
-        self._n = 0
+        self._temp: list[ir.Table] = []  # materialised results, for release()
+        #: keys to materialise (None: every shared result); see plan()
+        self._reuse: set[str] | None = None
+        self._uses: dict[str, int] | None = None
 
     # ------------------------------------------------------------------ utils
-    @property
-    def _duckdb(self) -> bool:
-        return self.con is not None and getattr(self.con, "name", None) == "duckdb"
-
     def _mat(self, key: str, build) -> ir.Table:
         if key in self._cache:
+            if self._uses is not None:
+                self._uses[key] = self._uses.get(key, 0) + 1
             return self._cache[key]
+        if self._uses is not None:
+            self._uses[key] = self._uses.get(key, 0) + 1
         expr = build()
-        if self._duckdb:
-            self._n += 1
-            name = f"_rosp_{self._n}_{hashlib.sha1(key.encode()).hexdigest()[:8]}"
-            sql = self.con.compile(expr)
-            self.con.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
-            expr = self.con.table(name)
-            self._temp.append(name)
-        elif self.con is not None:
-            # any other Ibis backend (e.g. PySpark): its own cache, computed once on first use
-            expr = expr.cache()
+        if self.backend is not None and self._uses is None and (self._reuse is None or key in self._reuse):
+            expr = self.backend.materialise(expr, hint=key.split("|", 1)[0])
             self._temp.append(expr)
         self._cache[key] = expr
         return expr
 
+    def plan(self, programmes: Mapping[str, ProgrammeDef]) -> set[str]:
+        """Materialise only the shared results used more than once by ``programmes``.
+
+        Builds (without running) every patientèle and computed indicator once, counting
+        how often each shared result (events of a code list, witness of a condition,
+        patientèle basis) is read by a distinct consumer; results read once are
+        inlined into their consumer. Returns the keys that will be materialised."""
+        self.release()
+        self._uses = {}
+        try:
+            for prog in programmes.values():
+                self.patientele(prog)
+                for ind in prog.indicators:
+                    if not ind.declared:
+                        self.compile(ind, prog)
+            uses = self._uses
+        finally:
+            self._uses = None
+            self._cache.clear()
+        self._reuse = {k for k, n in uses.items() if n > 1}
+        return set(self._reuse)
+
     def release(self) -> None:
         """Drop the materialised intermediate results (temp tables / cached tables)."""
         for item in self._temp:
-            if isinstance(item, str):
-                self.con.con.execute(f'DROP TABLE IF EXISTS "{item}"')
-            else:
-                item.release()
+            self.backend.release(item)
         self._temp.clear()
         self._cache.clear()
 
@@ -440,10 +456,11 @@ class Compiler:
         return _first_per_patient(out)
 
     def _empty(self, schema: ibis.Schema = _WITNESS_SCHEMA) -> ir.Table:
-        if self._duckdb:
-            cols = ", ".join(f'NULL::{"DATE" if t.is_date() else ("BIGINT" if t.is_integer() else "VARCHAR")} AS "{n}"' for n, t in schema.items())
-            return self.con.sql(f"SELECT {cols} WHERE false")
-        return ibis.memtable({k: [] for k in schema.names}, schema=schema)
+        if self.backend is not None:
+            t = self.backend.empty_table(schema)
+            self._temp.append(t)
+            return t
+        return ibis.memtable(schema.to_pyarrow().empty_table())
 
     def _distinct_groups(self, a: Mapping[str, Any]) -> ir.Table:
         start, end = self._window(a["window"])
@@ -638,7 +655,7 @@ class Compiler:
         dd = dd.mutate(doctor_id=dd.prescriber_id.cast("string"), patient_id=dd.patient_id.cast("string"))
         dd = dd.join(docs, "doctor_id")
         boxes = dd.boxes.cast("int64")
-        key = dd.date.cast("string") + "|" + dd.cip13.cast("string")
+        key = dd.date.cast("string") + ";" + dd.cip13.cast("string")
         in_rep = dd.generic_group.notnull()
         if "generic_since" in dd.columns:
             # dated répertoire membership (PHA_GRS_DSD) when the clean view carries it
@@ -658,6 +675,6 @@ class Compiler:
             num_units=g.num_units.cast("int64"),
             reason=ibis.literal("boxes"),
             claim_table=ibis.literal("drug_deliveries"),
-            claim_date=g._key.split("|")[0].cast("date"),
-            claim_code=g._key.split("|")[1],
+            claim_date=g._key.split(";")[0].cast("date"),
+            claim_code=g._key.split(";")[1],
         )

@@ -1,0 +1,195 @@
+"""Benchmark: `rosp synth` + `rosp run` at growing sizes, DuckDB (out of core) and Spark local.
+
+For each size, in fresh processes: synthesise the extract, measure the scan floor (one
+DuckDB scan decoding every declared column of every input table), then `rosp run`
+(the CLI's `run()`, with its default memory limit and a work dir beside the data).
+Records wall time, peak RSS (the Python process; for Spark also its JVM child),
+input rows per second, the ratio to the scan floor of the same size, the share of
+time per stage (`timings.json`), the log-log growth exponent of run time against
+size, and the machine's load average (the machine may be shared).
+
+    python benchmarks/bench_scale.py [--sizes 100000 1000000 5000000] [--spark-sizes 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, write_section  # noqa: E402
+
+PY = sys.executable
+
+WRAPPER = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    t0 = time.perf_counter()
+    result = {}
+    exec(compile(sys.argv[1], "<bench>", "exec"))
+    result["seconds"] = time.perf_counter() - t0
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["children_peak_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print("@@" + json.dumps(result))
+    """
+)
+
+SYNTH = "from pathlib import Path; from rosp.synth import generate; generate({n}, 42, 2018, Path({data!r}))"
+RUN = (
+    "from pathlib import Path; from rosp.engine.run import run; "
+    "run(Path({data!r}), 2018, Path({out!r}), engine={engine!r}, work_dir=Path({work!r}){extra})"
+)
+SCAN = """
+import duckdb
+from pathlib import Path
+from rosp.claims.schema import TABLES
+con = duckdb.connect()
+rows = 0
+for name, t in TABLES.items():
+    f = Path({data!r}) / f"{{name}}.parquet"
+    if not f.exists():
+        continue
+    aggs = ", ".join(f'sum(hash("{{c}}"))' for c in t.names)
+    rows += con.execute(f"SELECT count(*), {{aggs}} FROM read_parquet('{{f}}')").fetchall()[0][0]
+result["rows"] = rows
+"""
+
+
+def timed(code: str, timeout: float | None = None) -> dict:
+    try:
+        out = subprocess.run([PY, "-c", WRAPPER, code], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if out.returncode != 0:
+        return {"error": (out.stderr or "").strip().splitlines()[-1:] or ["failed"]}
+    line = next(x for x in out.stdout.splitlines() if x.startswith("@@"))
+    return json.loads(line[2:])
+
+
+def du(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def load() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def slope(points: list[tuple[float, float]]) -> float | None:
+    pts = [(math.log(n), math.log(t)) for n, t in points if t > 0]
+    if len(pts) < 2:
+        return None
+    mx = sum(x for x, _ in pts) / len(pts)
+    my = sum(y for _, y in pts) / len(pts)
+    num = sum((x - mx) * (y - my) for x, y in pts)
+    den = sum((x - mx) ** 2 for x, _ in pts)
+    return num / den
+
+
+def stage_shares(timings: dict) -> str:
+    t = {k: v for k, v in timings.items() if isinstance(v, (int, float))}
+    ind = sum(v for k, v in t.items() if k.startswith("indicators:"))
+    parts = {"load": t.get("load", 0), "export+spark start": t.get("export_views", 0) + t.get("spark_start", 0),
+             "patientèles": t.get("patienteles", 0), "indicators+evidence": ind, "scoring": t.get("scoring", 0),
+             "writing": t.get("writing", 0)}
+    total = sum(parts.values()) or 1
+    return ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in parts.items() if v)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000, 5_000_000])
+    ap.add_argument("--spark-sizes", type=int, nargs="*", default=[1_000_000])
+    ap.add_argument("--work", type=Path, default=Path(__file__).parent / "_work_scale")
+    ap.add_argument("--memory-limit", default=None, help="passed to run() (default: rosp's default)")
+    ap.add_argument("--spark-timeout", type=float, default=1800)
+    ap.add_argument("--keep", action="store_true", help="keep the extracts and run directories")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    started, load_start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load()
+    rows, duck_points = [], []
+    plan = [(n, "duckdb") for n in sorted(args.sizes)] + [(n, "spark") for n in sorted(args.spark_sizes)]
+    extracts: dict[int, tuple[dict, dict]] = {}
+    for k, (n, engine) in enumerate(plan):
+        data = args.work / f"data_{n}"
+        if n not in extracts:
+            shutil.rmtree(data, ignore_errors=True)
+            synth = timed(SYNTH.format(n=n, data=str(data)))
+            scan = timed(SCAN.format(data=str(data)))
+            extracts[n] = (synth, scan)
+            print(n, "synth", synth, "scan", scan, flush=True)
+        synth, scan = extracts[n]
+        out, work = args.work / f"run_{engine}_{n}", args.work / f"scratch_{engine}_{n}"
+        shutil.rmtree(out, ignore_errors=True)
+        extra = f", memory_limit={args.memory_limit!r}" if args.memory_limit else ""
+        if engine == "spark":
+            extra += ", spark_master='local[*]'"
+        la = load()
+        res = timed(RUN.format(data=str(data), out=str(out), engine=engine, work=str(work), extra=extra),
+                    timeout=args.spark_timeout if engine == "spark" else None)
+        res["load_avg"] = la
+        if "error" not in res:
+            man = json.loads((out / "manifest.json").read_text())
+            res["input_rows"] = sum(t["rows_read"] for t in man.get("claims", {}).get("tables", {}).values())
+            res["timings"] = json.loads((out / "timings.json").read_text())
+            res["evidence_bytes"] = du(out / "evidence")
+            if engine == "duckdb":
+                duck_points.append((n, res["seconds"]))
+        print(n, engine, res, flush=True)
+        rows.append((n, engine, synth, scan, res, du(data)))
+        if not args.keep:
+            shutil.rmtree(out, ignore_errors=True)
+            if all(m != n for m, _ in plan[k + 1:]):
+                shutil.rmtree(data, ignore_errors=True)
+        report(args, rows, duck_points, started, load_start)
+
+
+def report(args, rows, duck_points, started, load_start) -> None:
+    exponent = slope(duck_points)
+    lines = []
+    for n, engine, synth, scan, r, size in rows:
+        if "error" in r:
+            lines.append(f"| {n:,} | {engine} | {synth.get('seconds', 0):.0f} | {scan.get('seconds', 0):.2f} | "
+                         f"{r['error']} | | | | | | {r['load_avg']} |")
+            continue
+        jvm = f" (+ JVM {r['children_peak_mib'] / 1024:.1f})" if engine == "spark" else ""
+        lines.append(
+            f"| {n:,} | {engine} | {synth['seconds']:.0f} | {scan['seconds']:.2f} | {r['seconds']:.0f} | "
+            f"{r['peak_mib'] / 1024:.2f}{jvm} | {r['input_rows']:,} | {r['input_rows'] / r['seconds']:,.0f} | "
+            f"{r['seconds'] / scan['seconds']:.0f}× | {size / 2**30:.2f} | {r['load_avg']} |"
+        )
+    shares = "\n".join(f"- {n:,} {e}: {stage_shares(r['timings'])}" for n, e, _, _, r, _ in rows if "timings" in r)
+    body = f"""
+Machine: {machine()} (2 cores, 24 GiB), **shared with 7 other sessions while measured**
+(load average 1/5/15 min at start {load_start}, at end {load()}; per run in the last column).
+Started {started}. Command: `python benchmarks/bench_scale.py --sizes {' '.join(map(str, args.sizes))}
+--spark-sizes {' '.join(map(str, args.spark_sizes))}`. Each step in a fresh process; `rosp run` with its
+defaults (file-backed DuckDB in a scratch work dir, memory limit {args.memory_limit or 'default: RAM/4, at most 4 GiB'}).
+
+| patients | engine | synth (s) | scan floor (s) | run (s) | run peak RSS (GiB) | input rows | rows/s | run ÷ floor | extract on disk (GiB) | load avg at start |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|
+{chr(10).join(lines)}
+
+Growth exponent (log-log slope of DuckDB run time against patients): {f'{exponent:.2f}' if exponent is not None else 'n/a'}.
+
+Share of run time per stage:
+{shares}
+
+On a loaded machine absolute times are inflated (several times); the ratios within one row
+(run ÷ floor) and the peak RSS are the figures to trust. Peak RSS is bounded by DuckDB's
+`memory_limit` (buffer pool; it spills to the work dir beyond it) plus the Python side
+(per-doctor counts, scoring, Arrow batches of 262 144 evidence rows).
+"""
+    write_section("Scaling (bench_scale.py)", body)
+    print(body, flush=True)
+
+
+if __name__ == "__main__":
+    main()

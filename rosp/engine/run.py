@@ -199,7 +199,7 @@ def run_on_views(
     timings: dict[str, float] = dict(extra_timings or {})
     from rosp.catalogue import load_catalogue
 
-    catalogue_in_force = load_catalogue(year)  # NoTableInForce: "no table in force for YEAR"
+    load_catalogue(year)  # NoTableInForce: "no table in force for YEAR"
     programmes = load_programmes()
     backend: QueryBackend = backend_for(con)
     comp = Compiler(views, year, con=backend)
@@ -214,6 +214,9 @@ def run_on_views(
 
 def _run_on_views(backend, comp, programmes, views, year, out, input_files, start_rates, progress, timings,
                   load_report, work_dir, run_info) -> RunResult:
+    from rosp.catalogue import load_catalogue
+
+    catalogue_in_force = load_catalogue(year)
 
     # --- patientèles
     t = time.perf_counter()

@@ -1,4 +1,10 @@
-"""Typer command functions of the engine (registered by the lead in rosp/cli.py)."""
+"""Typer command functions of the engine (registered by rosp/cli.py).
+
+Errors are raised (every user-facing one is a `RospError`) and handled once by
+the CLI. The run is written into a temporary folder renamed to `--out` at the end
+(`rosp.io.outdir`); the data directory is checked first (`rosp.io.preflight`,
+`rosp.claims.plausibility`) and the share of rejected rows after the load.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,30 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rosp.catalogue import CatalogueError
-from rosp.claims.errors import ClaimsError
 from rosp.engine.run import run, stages
-from rosp.indicators.definitions import DefinitionError
+from rosp.errors import RospError
+
+
+class RejectShareError(RospError):
+    """Too many rows of a table were rejected for the payments to be trusted."""
+
+
+def _reject_warnings(manifest: dict, year: int, accept: bool) -> list[str]:
+    from rosp.catalogue.parameters import load_parameters
+
+    share_max = load_parameters().get("plausibility.max_reject_share", year).decimal
+    out = []
+    for table, t in sorted(manifest.get("claims", {}).get("tables", {}).items()):
+        read, rej = int(t.get("rows_read", 0)), int(t.get("rows_rejected", 0))
+        if read and rej / read > float(share_max):
+            text = (f"{table}: {rej} of {read} rows rejected ({rej / read:.1%}, above the limit "
+                    f"plausibility.max_reject_share = {float(share_max):.0%})")
+            if not accept:
+                raise RejectShareError(
+                    text + "; the payments would be wrong: fix the extract, or pass --accept-rejects "
+                    "(the rejected rows are in rejected/)", file=table)
+            out.append(text + " ; accepted with --accept-rejects")
+    return out
 
 
 def run_command(
@@ -19,10 +45,30 @@ def run_command(
     data: Path = typer.Option(..., "--data", help="Répertoire de l'extraction SNDS."),
     out: Path = typer.Option(..., "--out", help="Répertoire de sortie du run."),
     baseline: Path | None = typer.Option(None, "--baseline", help="Run précédent (taux de départ)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Remplace entièrement un --out existant."),
+    accept_rejects: bool = typer.Option(
+        False, "--accept-rejects", help="Continue même si la part de lignes rejetées dépasse le seuil."
+    ),
 ) -> None:
     """Calcule patientèles, indicateurs, points et euros à partir des données de remboursement."""
+    from rosp.catalogue import load_catalogue
+    from rosp.claims.plausibility import check_extract
+    from rosp.io.manifest import file_entry, relative_path, update_manifest
+    from rosp.io.outdir import atomic_output, check_output_dir
+    from rosp.io.preflight import preflight
+    from rosp.io.rundir import baseline_file, read_start_rates
+
     console = Console(stderr=True)
-    with Progress(
+    check_output_dir(out, overwrite)
+    catalogue = load_catalogue(year)
+    if not catalogue.programmes:
+        raise RospError(f"no conventional table is in force for {year}; see `rosp catalogue list --year {year}`",
+                        column="--year")
+    pre = preflight(data)
+    warnings = list(pre.warnings)
+    warnings += check_extract(pre.tables, year, set(catalogue.indicators))
+    read_start_rates(baseline)  # refuses rates x100 before any work
+    with atomic_output(out, overwrite) as tmp, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console, transient=False,
     ) as bar:
@@ -36,21 +82,31 @@ def run_command(
                 bar.start_task(task)
             bar.update(task, completed=done, total=total)
 
-        try:
-            result = run(data, year, out, baseline=baseline, progress=progress)
-        except (ClaimsError, CatalogueError, DefinitionError, FileNotFoundError) as exc:
-            bar.stop()
-            console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+        result = run(data, year, tmp, baseline=baseline, progress=progress)
+        warnings += _reject_warnings(result.manifest, year, accept_rejects)
+        inputs = {relative_path(p, data): h for p, h in result.manifest.get("inputs", {}).items()}
+        b = baseline_file(baseline)
+        update_manifest(tmp / "manifest.json", {
+            "inputs": dict(sorted(inputs.items())),
+            "baseline": file_entry(b, None) if b is not None else None,
+            "ignored_files": pre.ignored,
+            "warnings": warnings,
+            "accept_rejects": accept_rejects,
+        })
+        bar.stop()
+    for w in warnings:
+        console.print(f"[yellow]avertissement :[/yellow] {w}", highlight=False, soft_wrap=True)
     tables = result.manifest.get("claims", {}).get("tables", {})
     rejected = {t: v["rows_rejected"] for t, v in tables.items() if v.get("rows_rejected")}
     read = sum(v.get("rows_read", 0) for v in tables.values())
     console.print(
         f"Lignes lues : {read} ; rejetées : {sum(rejected.values())}"
-        + (f" ({', '.join(f'{t} {n}' for t, n in sorted(rejected.items()))}, détail dans {out / 'rejected'})" if rejected else "")
+        + (f" ({', '.join(f'{t} {n}' for t, n in sorted(rejected.items()))}, détail dans {out / 'rejected'})"
+           if rejected else ""),
+        highlight=False, soft_wrap=True,
     )
     n_pay = 0 if result.payments is None else len(result.payments)
     console.print(
-        f"Run {year} écrit dans {result.out_dir}: {len(result.counts)} lignes de comptage, "
-        f"{n_pay} paiements médecin × programme."
+        f"Run {year} écrit dans {out}: {len(result.counts)} lignes de comptage, "
+        f"{n_pay} paiements médecin × programme.", highlight=False, soft_wrap=True,
     )

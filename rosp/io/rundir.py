@@ -1,0 +1,99 @@
+"""`load_run`: the one reader of a run directory (`rosp score` or `rosp run` output),
+and of the starting rates a later run takes from it (`--baseline`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rosp.errors import RospError
+from rosp.io.outdir import INCOMPLETE
+
+
+class RunDirError(RospError):
+    """A folder that is not a usable run directory."""
+
+
+@dataclass
+class RunDir:
+    path: Path
+    indicators: pd.DataFrame
+    payments: pd.DataFrame
+    manifest: dict[str, Any]
+
+    @property
+    def command(self) -> str:
+        return str(self.manifest.get("command", ""))
+
+    @property
+    def evidence_dir(self) -> Path | None:
+        d = self.path / "evidence"
+        return d if d.is_dir() and any(d.glob("*.parquet")) else None
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        raise RunDirError("unreadable CSV in the run directory", file=str(path)) from None
+
+
+def load_run(run_dir: Path | str) -> RunDir:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError("run directory not found" if not run_dir.exists() else "not a folder", file=str(run_dir))
+    if (run_dir / INCOMPLETE).exists():
+        raise RunDirError("this folder comes from a run that failed (marked INCOMPLETE); it holds no result",
+                          file=str(run_dir))
+    missing = [n for n in ("indicators.csv", "payments.csv", "manifest.json") if not (run_dir / n).is_file()]
+    if missing:
+        raise RunDirError(f"not a run directory ({missing[0]} missing)", file=str(run_dir))
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise RunDirError("manifest.json is not valid JSON", file=str(run_dir / "manifest.json")) from None
+    return RunDir(run_dir, _read(run_dir / "indicators.csv"), _read(run_dir / "payments.csv"), manifest)
+
+
+def read_start_rates(baseline: Path | str | None) -> pd.DataFrame:
+    """Start rates from a previous run directory (or its indicators.csv):
+    doctor_id, indicator_id, start_rate (fractions in [0, 1], 6 decimals).
+
+    Rates above 1 (percentages, or rates ×100) are refused, naming the row."""
+    cols = ["doctor_id", "indicator_id", "start_rate"]
+    if baseline is None:
+        return pd.DataFrame(columns=cols)
+    path = Path(baseline)
+    if path.is_dir():
+        if (path / INCOMPLETE).exists():
+            raise RunDirError("the baseline folder comes from a run that failed (marked INCOMPLETE)", file=str(path))
+        path = path / "indicators.csv"
+    if not path.is_file():
+        raise RunDirError("baseline file not found (a run directory or its indicators.csv is expected)",
+                          file=str(path))
+    df = _read(path)
+    for c in ("doctor_id", "indicator_id", "rate"):
+        if c not in df.columns:
+            raise RunDirError("missing column in the baseline file", file=str(path), column=c)
+    text = df["rate"].str.strip()
+    values = pd.to_numeric(text.where(text != "", "0"), errors="coerce")
+    bad = values.isna() | (values < 0) | (values > 1)
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        reason = ("not a number" if pd.isna(values.iloc[i]) else
+                  "rate outside [0, 1] (given as a percentage? rates are fractions, e.g. 0.845)")
+        raise RunDirError(f"{reason}; {int(bad.sum())} such rows", file=str(path), row=i + 1, column="rate")
+    df = df[["doctor_id", "indicator_id", "rate"]].rename(columns={"rate": "start_rate"})
+    df["start_rate"] = [f"{float(v):.6f}" if v.strip() != "" else "" for v in df["start_rate"]]
+    return df.drop_duplicates(["doctor_id", "indicator_id"], keep="first").reset_index(drop=True)
+
+
+def baseline_file(baseline: Path | str | None) -> Path | None:
+    if baseline is None:
+        return None
+    p = Path(baseline)
+    return p / "indicators.csv" if p.is_dir() else p

@@ -246,6 +246,8 @@ def catalogue_validate(
     year: int = typer.Option(2018, "--year"),
 ) -> None:
     """Validate a catalogue directory (schema + business checks)."""
+    if path is not None and not path.is_dir():
+        raise RospError("catalogue directory not found" if not path.exists() else "not a directory", file=str(path))
     try:
         cat = load_catalogue(year, root=path)
     except CatalogueError as exc:

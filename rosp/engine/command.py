@@ -26,18 +26,18 @@ def _reject_warnings(manifest: dict, year: int, accept: bool) -> list[str]:
     from rosp.catalogue.parameters import load_parameters
 
     share_max = load_parameters().get("plausibility.max_reject_share", year).decimal
-    out = []
+    out, over = [], []
     for table, t in sorted(manifest.get("claims", {}).get("tables", {}).items()):
         read, rej = int(t.get("rows_read", 0)), int(t.get("rows_rejected", 0))
         if read and rej / read > float(share_max):
             text = (f"{table}: {rej} of {read} rows rejected ({rej / read:.1%}, above the limit "
                     f"plausibility.max_reject_share = {float(share_max):.0%})")
-            if not accept:
-                raise RejectShareError(
-                    text + "; the payments would be wrong: fix the extract, or pass --accept-rejects "
-                    "(the rejected rows are in rejected/)", file=table)
-            out.append(text + " ; accepted with --accept-rejects")
-    return out
+            over.append((table, text))
+    if over and not accept:
+        raise RejectShareError(
+            "; ".join(t for _, t in over) + ". The payments would be wrong: fix the extract, or pass "
+            "--accept-rejects (the rejected rows are in rejected/)", file=over[0][0])
+    return [t + " ; accepted with --accept-rejects" for _, t in over]
 
 
 def run_command(

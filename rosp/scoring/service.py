@@ -64,7 +64,8 @@ def score_files(
     counts = validate_counts(counts_raw, str(counts_path), catalogue)
     pat = validate_patientele(pat_raw, str(patientele_path), catalogue)
     counts = cross_check(counts, pat, catalogue, str(counts_path))
-    rejects = pd.concat([counts.rejects, pat.rejects], ignore_index=True)
+    # the patientèle file's own problems first: they explain the counts rows they orphan
+    rejects = pd.concat([pat.rejects, counts.rejects], ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not rejects.empty and not lenient:
         write_csv(rejects.reindex(columns=REJECT_COLUMNS), out_dir / "rejected.csv")

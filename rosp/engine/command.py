@@ -26,7 +26,7 @@ def _reject_warnings(manifest: dict, year: int, accept: bool) -> list[str]:
     from rosp.catalogue.parameters import load_parameters
 
     share_max = load_parameters().get("plausibility.max_reject_share", year).decimal
-    out, over = [], []
+    over: list[tuple[str, str]] = []
     for table, t in sorted(manifest.get("claims", {}).get("tables", {}).items()):
         read, rej = int(t.get("rows_read", 0)), int(t.get("rows_rejected", 0))
         if read and rej / read > float(share_max):

@@ -7,7 +7,6 @@ realisation, points, euros and legal reference; then the totals.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 

@@ -15,7 +15,16 @@ import pytest
 from typer.testing import CliRunner
 
 from rosp.cli import app
-from tests.badinput.corpus import ANNOUNCED, CASES, COUNTS, DOCTORS, PATIENT_LIKE, PATIENTELE, REF, Case
+from tests.badinput.corpus import (
+    ANNOUNCED,
+    CASES,
+    COUNTS,
+    DOCTORS,
+    PATIENT_LIKE,
+    PATIENTELE,
+    REF,
+    Case,
+)
 
 runner = CliRunner()
 

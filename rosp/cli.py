@@ -1,41 +1,163 @@
 """The single command-line entry point: `rosp`.
 
-Errors are printed as one line naming the file, row, column and reason, and
-the command exits with status 2 (bad input) — never with a traceback.
+One handler for every command (`_guard`):
+- a `RospError` (bad input) prints one French line naming the file, row, column
+  and reason, and exits with status 2;
+- Ctrl-C prints one line and exits with status 130 (output folders are written
+  atomically, so nothing that looks like a result is left);
+- any other exception is a bug: a short message pointing to `--debug`, exit 1;
+  the traceback is shown only with `rosp --debug ...`.
+Every message is sanitised: no patient identifier, no echoed input line.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import sys
+import traceback
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 
 from rosp.catalogue import CATEGORIES, CatalogueError, load_catalogue
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="ROSP engine: catalogue, scoring, eligibility, safeguard clause, claims pipeline.",
-)
-catalogue_app = typer.Typer(no_args_is_help=True, help="The conventional tables as data.")
-app.add_typer(catalogue_app, name="catalogue")
+from rosp.errors import RospError
 
 console = Console()
 err = Console(stderr=True)
+_STATE = {"debug": False}
+
+EXIT_INPUT, EXIT_BUG, EXIT_INTERRUPTED = 2, 1, 130
+
+# Anything that may be a patient pseudonym: a long alphanumeric token with digits
+# (BEN_NIR_PSA / BEN_IDT_ANO / NIR_ANO_17 are 16-17 characters). Doctor numbers
+# (8-9 digits), indicator ids and programme slugs are shorter and stay readable.
+_ID_LIKE = re.compile(r"(?<![A-Za-z0-9/._-])(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{12,}(?![A-Za-z0-9])")
+# DuckDB (and other readers) echo the offending input line after these words.
+_ECHO_MARKERS = ("Original Line", "LINE ", "Line:", "line:", "Possible Solution", "Possible fixes")
+
+
+def sanitize(text: str) -> str:
+    """One line, no echoed input line, no identifier-like token."""
+    lines = []
+    for line in str(text).splitlines():
+        if any(m in line for m in _ECHO_MARKERS):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    out = " ".join(lines)
+    out = re.sub(r"\s+", " ", out)
+    return _ID_LIKE.sub("<identifiant masqué>", out)
+
+
+def french(exc: RospError) -> str:
+    """`fichier F, ligne N (ligne N+1 du fichier), colonne C : raison`."""
+    where = []
+    if exc.file:
+        where.append(f"fichier {exc.file}")
+    if exc.row is not None:
+        where.append(f"ligne {exc.row} (ligne {exc.row + 1} du fichier)")
+    if exc.column:
+        where.append(f"option {exc.column}" if exc.column.startswith("--") else f"colonne {exc.column}")
+    return f"{', '.join(where)} : {exc.reason}" if where else exc.reason
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> None:
+    err.print(f"[bold red]erreur :[/bold red] {sanitize(message)}", highlight=False, soft_wrap=True, markup=True)
+    raise typer.Exit(code)
+
+
+def _input_exception_types() -> tuple[type[BaseException], ...]:
+    """Reader errors that mean a bad input file (truncated, not Parquet, bad CSV)."""
+    types: list[type[BaseException]] = []
+    try:
+        import duckdb
+
+        types += [duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException]
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import pyarrow as pa
+
+        types += [pa.ArrowInvalid]
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(types)
+
+
+def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The one handler wrapped around every command."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except KeyboardInterrupt:
+            err.print("interrompu (Ctrl-C) : aucun résultat écrit.", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except RospError as exc:
+            if _STATE["debug"]:
+                traceback.print_exc(file=sys.stderr)
+            fail(french(exc))
+        except _input_exception_types() as exc:
+            if _STATE["debug"]:
+                traceback.print_exc(file=sys.stderr)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            fail(f"fichier d'entrée illisible (tronqué, vide ou d'un autre format que son extension) : {first}")
+        except Exception as exc:  # noqa: BLE001  (the top-level handler)
+            if _STATE["debug"]:
+                traceback.print_exc(file=sys.stderr)
+            fail(
+                f"erreur interne ({type(exc).__name__}) ; relancez avec `rosp --debug ...` "
+                "pour afficher le détail et signalez-la",
+                EXIT_BUG,
+            )
+
+    return wrapper
+
+
+class RospTyper(typer.Typer):
+    """A Typer app whose every command goes through `_guard`."""
+
+    def command(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        register = super().command(*args, **kwargs)
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            register(_guard(func))
+            return func
+
+        return decorator
+
+
+app = RospTyper(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="ROSP engine: catalogue, scoring, eligibility, safeguard clause, claims pipeline.",
+)
+catalogue_app = RospTyper(no_args_is_help=True, pretty_exceptions_enable=False,
+                          help="The conventional tables as data.")
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="show the Python traceback of an error"),
+) -> None:
+    """ROSP engine: catalogue, scoring, eligibility, safeguard clause, claims pipeline."""
+    _STATE["debug"] = debug
 
 
 class Format(StrEnum):
     json = "json"
     table = "table"
-
-
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _json(data: object) -> None:
@@ -124,6 +246,8 @@ def catalogue_validate(
     year: int = typer.Option(2018, "--year"),
 ) -> None:
     """Validate a catalogue directory (schema + business checks)."""
+    if path is not None and not path.is_dir():
+        raise RospError("catalogue directory not found" if not path.exists() else "not a directory", file=str(path))
     try:
         cat = load_catalogue(year, root=path)
     except CatalogueError as exc:
@@ -140,15 +264,14 @@ def score(
     lenient: bool = typer.Option(
         False, "--lenient", help="score the valid rows and list the others in rejected.csv"
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder whole"),
 ) -> None:
     """Score per-doctor indicator counts: points, weighting, euros."""
-    from rosp.scoring.inputs import InputError
+    from rosp.io.outdir import atomic_output
     from rosp.scoring.service import score_files, sum_euros
 
-    try:
-        run = score_files(year, counts, patientele, out, lenient=lenient)
-    except (InputError, CatalogueError) as exc:
-        fail(str(exc))
+    with atomic_output(out, overwrite) as tmp:
+        run = score_files(year, counts, patientele, tmp, lenient=lenient)
     console.print(
         f"{len(run.payments)} paiements, {len(run.indicators)} lignes d'indicateurs, "
         f"{len(run.rejects)} lignes rejetées ; total {sum_euros(run.payments)} € -> {out}"
@@ -162,33 +285,36 @@ def explain(
     indicator: str = typer.Option(None, "--indicator", help="show the patients behind one indicator"),
 ) -> None:
     """Print a doctor's statement in French (or the patients behind one indicator)."""
-    from rosp.report.statement import StatementError, render_statement
+    from rosp.report.statement import render_statement
 
     console = Console(width=max(Console().width, 110))
-    try:
-        if indicator:
-            from rosp.report.evidence import render_evidence
+    if indicator:
+        from rosp.report.evidence import render_evidence
 
-            render_evidence(run, doctor, indicator, console)
-        else:
-            render_statement(run, doctor, console)
-    except StatementError as exc:
-        fail(str(exc))
+        render_evidence(run, doctor, indicator, console)
+    else:
+        render_statement(run, doctor, console)
 
 
 @app.command()
 def eligibility(
     doctors: Path = typer.Option(..., "--doctors", help="DOCTORS.csv"),
     year: int = typer.Option(2018, "--year"),
-    out: Path = typer.Option(..., "--out", help="output CSV"),
+    out: Path = typer.Option(..., "--out", help="output CSV (its manifest is written beside it)"),
 ) -> None:
     """Decide each doctor's programmes (specialty, convention, opt-out, CAPI)."""
-    from rosp.eligibility import EligibilityInputError, run_eligibility
+    from rosp.eligibility import run_eligibility
+    from rosp.io.checks import check_doctor_register
+    from rosp.io.manifest import build_manifest, input_hashes, write_manifest
+    from rosp.io.outdir import atomic_file
 
-    try:
-        res = run_eligibility(doctors, year, out)
-    except EligibilityInputError as exc:
-        fail(str(exc))
+    _check_year(year)
+    check_doctor_register(doctors)
+    manifest_path = out.with_name(out.stem + ".manifest.json")
+    with atomic_file(out) as tmp, atomic_file(manifest_path) as tmp_manifest:
+        res = run_eligibility(doctors, year, tmp)
+        write_manifest(build_manifest(command="eligibility", year=year, inputs=input_hashes([doctors]),
+                                      outputs={out.name: len(res)}), tmp_manifest)
     n_ok = int(res["eligible"].astype(str).str.lower().isin(["true", "1"]).sum())
     console.print(f"{n_ok} médecin×programme éligibles sur {len(res)} lignes -> {out}")
 
@@ -213,22 +339,50 @@ def safeguard(
         False, "--allow-large-coefficient", help="accept a coefficient above safeguard.max_coefficient"
     ),
     out: Path = typer.Option(..., "--out"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder whole"),
 ) -> None:
     """Apply the safeguard clause (article 27.4 as amended by avenant 6)."""
-    from rosp.safeguard import SafeguardInputError, run_safeguard
+    from rosp.io.checks import check_payments
+    from rosp.io.manifest import build_manifest, input_hashes, write_manifest
+    from rosp.io.outdir import atomic_output
+    from rosp.safeguard import run_safeguard
 
-    try:
+    check_payments(payments)
+    with atomic_output(out, overwrite) as tmp:
         res = run_safeguard(
-            year, payments, previous_total, baseline_total, out,
+            year, payments, previous_total, baseline_total, tmp,
             current_total=current_total, allow_large_coefficient=allow_large_coefficient,
         )
-    except SafeguardInputError as exc:
-        fail(str(exc))
+        write_manifest(
+            build_manifest(command="safeguard", year=year, inputs=input_hashes([payments]),
+                           outputs={"payments.csv": len(res.payments), "safeguard.json": 1},
+                           extra={"totals": {"previous_total": previous_total, "baseline_total": baseline_total,
+                                             "current_total": current_total},
+                                  "allow_large_coefficient": allow_large_coefficient}),
+            tmp / "manifest.json",
+        )
     s = res.summary
     console.print(
         f"{s['outcome_label']} ; coefficient {s['coefficient']} ; "
         f"complément {s['complement_total']} € -> {out}"
     )
+
+
+def _check_year(year: int) -> None:
+    """A ROSP year some conventional table is in force for."""
+    try:
+        cat = load_catalogue(year)
+    except CatalogueError:
+        raise
+    if not cat.programmes:
+        raise RospError(f"no conventional table is in force for {year} (ROSP de la pratique clinique: 2017 onwards "
+                        "for the programmes in this catalogue); see `rosp catalogue list --year {year}`"
+                        .replace("{year}", str(year)), column="--year")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
 
 
 def _register_optional() -> None:
@@ -249,4 +403,4 @@ def _register_optional() -> None:
 _register_optional()
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

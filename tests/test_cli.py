@@ -87,14 +87,14 @@ def test_score_is_byte_identical_across_runs(cli, tmp_path):
 
 
 BAD_INPUTS = [
-    ("unknown_indicator", "D1,CAR-99,1,2,,", "row 6", "indicator_id", "unknown indicator"),
-    ("negative_count", "D1,CAR-02,-1,5,,", "row 6", "numerator", "negative count"),
-    ("numerator_above_denominator", "D1,CAR-02,6,5,,", "row 6", "numerator", "numerator above denominator"),
-    ("start_rate_outside", "D1,CAR-02,1,5,1.2,", "row 6", "start_rate", "rate outside [0, 1]"),
-    ("declared_rate_outside", "D1,CAR-02,1,5,,-0.1", "row 6", "declared_rate", "rate outside [0, 1]"),
-    ("duplicate_row", "D1,CAR-01,8,20,0.3,", "row 6", "indicator_id", "duplicate row"),
-    ("not_an_integer", "D1,CAR-02,1.5,5,,", "row 6", "numerator", "not an integer"),
-    ("no_patientele", "D9,CAR-02,1,5,,", "row 6", "doctor_id", "no patientèle row"),
+    ("unknown_indicator", "D1,CAR-99,1,2,,", "ligne 6", "indicator_id", "unknown indicator"),
+    ("negative_count", "D1,CAR-02,-1,5,,", "ligne 6", "numerator", "negative count"),
+    ("numerator_above_denominator", "D1,CAR-02,6,5,,", "ligne 6", "numerator", "numerator above denominator"),
+    ("start_rate_outside", "D1,CAR-02,1,5,1.2,", "ligne 6", "start_rate", "rate outside [0, 1]"),
+    ("declared_rate_outside", "D1,CAR-02,1,5,,-0.1", "ligne 6", "declared_rate", "rate outside [0, 1]"),
+    ("duplicate_row", "D1,CAR-01,8,20,0.3,", "ligne 6", "indicator_id", "duplicate row"),
+    ("not_an_integer", "D1,CAR-02,1.5,5,,", "ligne 6", "numerator", "not an integer"),
+    ("no_patientele", "D9,CAR-02,1,5,,", "ligne 6", "doctor_id", "no patientèle row"),
 ]
 
 
@@ -105,10 +105,11 @@ def test_score_rejects_bad_rows_naming_file_row_column(cli, tmp_path, name, line
     r = cli("score", "--counts", str(c), "--patientele", str(p), "--out", str(out))
     assert r.returncode != 0
     msg = " ".join(r.stderr.split())
-    assert "counts.csv" in msg and row in msg and f"column {column}" in msg and reason in msg
+    assert "counts.csv" in msg and row in msg and f"colonne {column}" in msg and reason in msg
     rejected = pd.read_csv(out / "rejected.csv", dtype=str)
     assert len(rejected) == 1 and reason in rejected["reason"].iloc[0]
     # lenient mode scores the valid rows and lists the bad one
+    assert (out / "INCOMPLETE").exists() and not (out / "payments.csv").exists()
     r2 = cli("score", "--counts", str(c), "--patientele", str(p), "--out", str(out), "--lenient")
     assert r2.returncode == 0, r2.stderr
     assert len(pd.read_csv(out / "rejected.csv")) == 1
@@ -118,7 +119,7 @@ def test_score_rejects_bad_rows_naming_file_row_column(cli, tmp_path, name, line
 def test_score_missing_column(cli, tmp_path):
     c, p = write(tmp_path, COUNTS.replace(",start_rate", ",start"))
     r = cli("score", "--counts", str(c), "--patientele", str(p), "--out", str(tmp_path / "o"))
-    assert r.returncode != 0 and "counts.csv" in r.stderr and "column start_rate" in r.stderr
+    assert r.returncode != 0 and "counts.csv" in r.stderr and "colonne start_rate" in r.stderr
     assert "missing column" in r.stderr
 
 

@@ -1,4 +1,10 @@
-"""Typer command functions of the engine (registered by the lead in rosp/cli.py)."""
+"""Typer command functions of the engine (registered by rosp/cli.py).
+
+Errors are raised (every user-facing one is a `RospError`) and handled once by
+the CLI. The run is written into a temporary folder renamed to `--out` at the end
+(`rosp.io.outdir`); the data directory is checked first (`rosp.io.preflight`,
+`rosp.claims.plausibility`) and the share of rejected rows after the load.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,30 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rosp.catalogue import CatalogueError
-from rosp.claims.errors import ClaimsError
 from rosp.engine.run import run, stages
 from rosp.errors import RospError
-from rosp.indicators.definitions import DefinitionError
+
+
+class RejectShareError(RospError):
+    """Too many rows of a table were rejected for the payments to be trusted."""
+
+
+def _reject_warnings(manifest: dict, year: int, accept: bool) -> list[str]:
+    from rosp.catalogue.parameters import load_parameters
+
+    share_max = load_parameters().get("plausibility.max_reject_share", year).decimal
+    over: list[tuple[str, str]] = []
+    for table, t in sorted(manifest.get("claims", {}).get("tables", {}).items()):
+        read, rej = int(t.get("rows_read", 0)), int(t.get("rows_rejected", 0))
+        if read and rej / read > float(share_max):
+            text = (f"{table}: {rej} of {read} rows rejected ({rej / read:.1%}, above the limit "
+                    f"plausibility.max_reject_share = {float(share_max):.0%})")
+            over.append((table, text))
+    if over and not accept:
+        raise RejectShareError(
+            "; ".join(t for _, t in over) + ". The payments would be wrong: fix the extract, or pass "
+            "--accept-rejects (the rejected rows are in rejected/)", file=over[0][0])
+    return [t + " ; accepted with --accept-rejects" for _, t in over]
 
 
 def run_command(
@@ -25,6 +50,10 @@ def run_command(
         "Sans lui, l'année de réinitialisation (2018) les mesure sur l'année N−1.",
     ),
     baseline: Path | None = typer.Option(None, "--baseline", hidden=True, help="Retiré : voir --start-rates."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Remplace entièrement un --out existant."),
+    accept_rejects: bool = typer.Option(
+        False, "--accept-rejects", help="Continue même si la part de lignes rejetées dépasse le seuil."
+    ),
     engine: str = typer.Option("duckdb", "--engine", help="Moteur des indicateurs : duckdb ou spark."),
     memory_limit: str | None = typer.Option(
         None, "--memory-limit",
@@ -43,26 +72,39 @@ def run_command(
     ),
 ) -> None:
     """Calcule patientèles, indicateurs, points et euros à partir des données de remboursement."""
+    from rosp.claims.plausibility import check_extract
+    from rosp.engine.start_rates import catalogue_for_run, known_indicator_ids, read_start_rates
+    from rosp.io.manifest import file_entry, relative_path, update_manifest
+    from rosp.io.outdir import atomic_output, check_output_dir
+    from rosp.io.preflight import preflight
+
     console = Console(stderr=True)
     if baseline is not None:
-        console.print(
-            "[bold red]error:[/bold red] --baseline est retiré : les taux de départ ne sont pas les taux "
-            "observés de l'année précédente, ils sont fixés pour la durée de la convention (réinitialisés "
-            f"par l'avenant 6 pour 2018). Utiliser --start-rates {baseline / 'start_rates.csv'}.",
-            highlight=False, soft_wrap=True,
-        )
-        raise typer.Exit(2)
+        raise RospError(
+            "--baseline est retiré : les taux de départ ne sont pas les taux observés de l'année précédente, "
+            "ils sont fixés pour la durée de la convention (réinitialisés par l'avenant 6 pour 2018). "
+            f"Utiliser --start-rates {baseline / 'start_rates.csv'}.", column="--baseline")
     if engine not in ("duckdb", "spark"):
-        console.print(f"[bold red]error:[/bold red] --engine must be duckdb or spark, not {engine!r}", highlight=False)
-        raise typer.Exit(2)
+        raise RospError(f"--engine must be duckdb or spark, not {engine!r}", column="--engine")
     conf: dict[str, str] = {}
     for item in spark_conf:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            console.print(f"[bold red]error:[/bold red] --spark-conf expects key=value, got {item!r}", highlight=False)
-            raise typer.Exit(2)
+            raise RospError(f"--spark-conf expects key=value, got {item!r}", column="--spark-conf")
         conf[key.strip()] = value.strip()
-    with Progress(
+    check_output_dir(out, overwrite)
+    catalogue = catalogue_for_run(year)  # None: counts only (the year before the reset of starting rates)
+    if catalogue is not None and not catalogue.programmes:
+        raise RospError(f"no conventional table is in force for {year}; see `rosp catalogue list --year {year}`",
+                        column="--year")
+    pre = preflight(data)
+    warnings = list(pre.warnings)
+    warnings += check_extract(pre.tables, year, set(catalogue.indicators) if catalogue is not None else known_indicator_ids())
+    start_file = None
+    if start_rates is not None:
+        start_file = start_rates / "start_rates.csv" if start_rates.is_dir() else start_rates
+        read_start_rates(start_file)  # refuses rates x100 before any work
+    with atomic_output(out, overwrite) as tmp, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console, transient=False,
     ) as bar:
@@ -76,38 +118,33 @@ def run_command(
                 bar.start_task(task)
             bar.update(task, completed=done, total=total)
 
-        try:
-            result = run(
-                data, year, out, start_rates=start_rates, progress=progress, engine=engine, work_dir=work_dir,
-                memory_limit=memory_limit, threads=threads, spark_master=spark_master, spark_conf=conf,
-            )
-        except (RospError, ClaimsError, CatalogueError, DefinitionError, FileNotFoundError) as exc:
-            bar.stop()
-            console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+        result = run(
+            data, year, tmp, start_rates=start_file, progress=progress, engine=engine, work_dir=work_dir,
+            memory_limit=memory_limit, threads=threads, spark_master=spark_master, spark_conf=conf,
+        )
+        warnings += _reject_warnings(result.manifest, year, accept_rejects)
+        inputs = {relative_path(p, data): h for p, h in result.manifest.get("inputs", {}).items()}
+        update_manifest(tmp / "manifest.json", {
+            "inputs": dict(sorted(inputs.items())),
+            "start_rates_file": file_entry(start_file, None) if start_file is not None else None,
+            "ignored_files": pre.ignored,
+            "warnings": warnings,
+            "accept_rejects": accept_rejects,
+        })
+        bar.stop()
+    for w in warnings:
+        console.print(f"[yellow]avertissement :[/yellow] {w}", highlight=False, soft_wrap=True)
     tables = result.manifest.get("claims", {}).get("tables", {})
     rejected = {t: v["rows_rejected"] for t, v in tables.items() if v.get("rows_rejected")}
     read = sum(v.get("rows_read", 0) for v in tables.values())
     console.print(
         f"Lignes lues : {read} ; rejetées : {sum(rejected.values())}"
-        + (f" ({', '.join(f'{t} {n}' for t, n in sorted(rejected.items()))}, détail dans {out / 'rejected'})" if rejected else "")
+        + (f" ({', '.join(f'{t} {n}' for t, n in sorted(rejected.items()))}, détail dans {out / 'rejected'})"
+           if rejected else ""),
+        highlight=False, soft_wrap=True,
     )
-    sr = result.manifest.get("start_rates", {})
-    if result.payments is None:
-        console.print(f"[bold yellow]{result.manifest['outputs'].get('scoring', 'pas de scoring')}[/bold yellow]")
-    elif sr.get("source") == "measured":
-        f = sr.get("flags", {})
-        console.print(
-            f"Taux de départ mesurés sur {sr.get('reference_period')} : {f.get('measured', 0)} mesurés, "
-            f"{f.get('below_threshold', 0)} sous le seuil, {f.get('not_measured', 0)} non mesurés "
-            f"({result.out_dir / 'start_rates.csv'})."
-        )
-    elif sr.get("source") == "file":
-        console.print(f"Taux de départ lus dans {sr.get('file')} ({sr.get('rows')} lignes).")
-    else:
-        console.print(f"Pas de taux de départ : {sr.get('reason', '')} (règle scoring.missing_start_rate).")
     n_pay = 0 if result.payments is None else len(result.payments)
     console.print(
-        f"Run {year} écrit dans {result.out_dir}: {len(result.counts)} lignes de comptage, "
-        f"{n_pay} paiements médecin × programme."
+        f"Run {year} écrit dans {out}: {len(result.counts)} lignes de comptage, "
+        f"{n_pay} paiements médecin × programme.", highlight=False, soft_wrap=True,
     )

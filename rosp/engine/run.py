@@ -24,6 +24,7 @@ import pandas as pd
 import rosp
 from rosp.engine.backends import QueryBackend, backend_for, duckdb_settings, open_duckdb
 from rosp.engine.evidence import EVIDENCE_COLUMNS, write_programme_evidence
+from rosp.engine.start_rates import catalogue_for_run
 from rosp.indicators.compiler import RESULT_COLUMNS, Compiler
 from rosp.indicators.definitions import ProgrammeDef, load_programmes
 
@@ -112,10 +113,9 @@ def run(
     or one started on ``spark_master`` with ``spark_conf``) computes patientèles,
     counts and evidence; the run directory is the same as DuckDB's.
     """
-    from rosp.catalogue import load_catalogue
     from rosp.claims.load import load_claims
 
-    load_catalogue(year)  # fail fast, before loading: "no table in force for YEAR"
+    catalogue_for_run(year)  # fail fast, before loading: "no table in force for YEAR"
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -197,9 +197,7 @@ def run_on_views(
     out.mkdir(parents=True, exist_ok=True)
     (out / "evidence").mkdir(exist_ok=True)
     timings: dict[str, float] = dict(extra_timings or {})
-    from rosp.catalogue import load_catalogue
-
-    load_catalogue(year)  # NoTableInForce: "no table in force for YEAR"
+    catalogue_for_run(year)  # NoTableInForce: "no table in force for YEAR"
     programmes = load_programmes()
     backend: QueryBackend = backend_for(con)
     comp = Compiler(views, year, con=backend)
@@ -214,9 +212,7 @@ def run_on_views(
 
 def _run_on_views(backend, comp, programmes, views, year, out, input_files, start_rates, progress, timings,
                   load_report, work_dir, run_info) -> RunResult:
-    from rosp.catalogue import load_catalogue
-
-    catalogue_in_force = load_catalogue(year)
+    catalogue_in_force = catalogue_for_run(year)
 
     # --- patientèles
     t = time.perf_counter()
@@ -251,9 +247,12 @@ def _run_on_views(backend, comp, programmes, views, year, out, input_files, star
     # --- declarations: accepted only where the catalogue measures from declarations
     from rosp.engine.declarations import populations, screen_run_declarations
 
-    pops = populations(catalogue_in_force, comp, programmes, views, patientele, aggregates)
-    decl, declarations_rejected = screen_run_declarations(decl, catalogue_in_force, pops, out)
-    measured = {i.id for i in catalogue_in_force.indicators.values() if i.measurement == "declaration"}
+    if catalogue_in_force is None:  # counts-only year: no table, so no declaration to screen
+        decl, declarations_rejected, measured = decl.iloc[0:0], 0, set()
+    else:
+        pops = populations(catalogue_in_force, comp, programmes, views, patientele, aggregates)
+        decl, declarations_rejected = screen_run_declarations(decl, catalogue_in_force, pops, out)
+        measured = {i.id for i in catalogue_in_force.indicators.values() if i.measurement == "declaration"}
     comp.release()
     counts_frames = [_programme_counts(prog, patientele, aggregates[slug], decl, measured) for slug, prog in programmes.items()]
     counts = pd.concat(counts_frames, ignore_index=True)

@@ -61,7 +61,8 @@ def read_start_rates(path: Path) -> pd.DataFrame:
             except ValueError:
                 ok = False
             if not ok:
-                raise StartRatesError("rate is not a number in [0, 1]", file=str(path), row=k, column="rate")
+                raise StartRatesError("rate is not a number in [0, 1] (given as a percentage? rates are fractions, e.g. 0.845)",
+                                      file=str(path), row=k, column="rate")
     dup = df.duplicated(["doctor_id", "indicator_id"])
     if dup.any():
         k = int(dup.to_numpy().argmax()) + 1
@@ -148,6 +149,36 @@ def resolve(
 #: Message of a run for a year with no sourced conventional table (French, user-facing).
 NO_TABLE = ("aucun tableau conventionnel sourcé n'est en vigueur pour {year} : "
             "comptages et taux écrits (counts.csv, rates.csv), sans points ni euros")
+
+
+def known_indicator_ids() -> set[str]:
+    """Ids of every indicator the definitions compute (for a counts-only run)."""
+    from rosp.indicators.definitions import load_programmes
+
+    return {i.id for p in load_programmes().values() for i in p.indicators}
+
+
+def counts_only_year(year: int) -> bool:
+    """The year before the reset of the starting rates (2017): no table is sourced for
+    it, yet its rates are the starting rates of the reset year, so a run of it writes
+    counts and rates without scoring (parameter `start_rates.reset_year`)."""
+    from rosp.catalogue.parameters import ParameterError, load_parameters
+
+    try:
+        reset = int(load_parameters().get("start_rates.reset_year", year + 1).text)
+    except ParameterError:
+        return False
+    return year + 1 == reset
+
+
+def catalogue_for_run(year: int) -> Any | None:
+    """The catalogue in force for `year`; None for the counts-only year before the reset;
+    otherwise `NoTableInForce` ("no table in force for YEAR")."""
+    from rosp.catalogue import load_catalogue
+
+    if counts_only_year(year):
+        return scoring_catalogue(year)
+    return load_catalogue(year)
 
 
 def scoring_catalogue(year: int) -> Any | None:

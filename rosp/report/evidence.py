@@ -29,6 +29,11 @@ def render_evidence(run_dir: Path, doctor_id: str, indicator_id: str, console: C
     if row.empty:
         raise StatementError(f"doctor {doctor_id!r} has no indicator {indicator_id} in run {run_dir}")
     r = row.iloc[0]
+    if not spec.declarative and not any((Path(run_dir) / "evidence").glob("*.parquet")):
+        raise StatementError(
+            f"run {run_dir} has no evidence/ folder: patients are kept only by `rosp run`, "
+            "not by `rosp score`"
+        )
     patients = explain_patients(run_dir, doctor_id, indicator_id)
     console.print(f"[bold]{spec.id}[/bold] {spec.label}")
     console.print(

@@ -7,7 +7,6 @@ realisation, points, euros and legal reference; then the totals.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -78,13 +77,10 @@ def _is_declared(spec, r) -> bool:
 
 def load_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read indicators.csv, payments.csv and manifest.json of a run (as text)."""
-    try:
-        ind = pd.read_csv(run_dir / "indicators.csv", dtype=str, keep_default_na=False)
-        pay = pd.read_csv(run_dir / "payments.csv", dtype=str, keep_default_na=False)
-        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise StatementError(f"{run_dir}: not a run directory ({exc.filename} missing)") from None
-    return ind, pay, manifest
+    from rosp.io.rundir import load_run as _load_run
+
+    r = _load_run(run_dir)
+    return r.indicators, r.payments, r.manifest
 
 
 def render_statement(run_dir: Path, doctor_id: str, console: Console | None = None) -> None:

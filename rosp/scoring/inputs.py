@@ -16,8 +16,8 @@ import pandas as pd
 
 from rosp.catalogue import Catalogue
 from rosp.errors import RospError
+from rosp.io.textcsv import missing_column_reason, read_text_csv
 from rosp.scoring.rules import to_fraction
-from rosp.textcsv import read_text_csv
 
 COUNTS_REQUIRED = ["doctor_id", "indicator_id", "numerator", "denominator", "start_rate"]
 COUNTS_OPTIONAL = ["declared_rate"]
@@ -52,7 +52,9 @@ def read_csv_text(path: Path, required: list[str]) -> pd.DataFrame:
     df = read_text_csv(path, lambda message: InputError(str(path), None, None, message.split(": ", 1)[-1]))
     for col in required:
         if col not in df.columns:
-            raise InputError(str(path), None, col, "missing column")
+            raise InputError(str(path), None, col, missing_column_reason(df.columns, col))
+    if df.empty:
+        raise InputError(str(path), None, None, "no data rows (header only)")
     for col in df.columns:
         df[col] = df[col].str.strip()
     df.insert(0, "_row", np.arange(1, len(df) + 1))
@@ -93,12 +95,22 @@ class _Collector:
         return Validated(self.df.loc[~bad].copy(), rej.reset_index(drop=True))
 
 
-def _int_check(col: _Collector, name: str) -> pd.Series:
-    values = pd.to_numeric(col.df[name], errors="coerce")
-    not_int = values.isna() | (values != values.round())
+def _limit(catalogue: Catalogue, name: str, default: int) -> int:
+    """A plausibility threshold of rosp/catalogue/parameters.toml (issue 8)."""
+    try:
+        return catalogue.params.get(name, catalogue.year).integer
+    except (RospError, AttributeError):
+        return default
+
+
+def _int_check(col: _Collector, name: str, limit: int | None = None) -> pd.Series:
+    values = pd.to_numeric(col.df[name], errors="coerce").astype(float)
+    not_int = values.isna() | ~np.isfinite(values) | (values != values.round())
     col.check(not_int, name, "not an integer")
     col.check(~not_int & (values < 0), name, "negative count")
-    return values
+    if limit is not None:
+        col.check(~not_int & (values > limit), name, f"implausible value, above {limit} (plausibility limit)")
+    return values.where(~not_int, 0)
 
 
 def _rate_check(col: _Collector, name: str) -> None:
@@ -122,8 +134,9 @@ def validate_counts(df: pd.DataFrame, file: str, catalogue: Catalogue) -> Valida
     col.check(df["doctor_id"] == "", "doctor_id", "empty doctor_id")
     known = set(catalogue.indicators)
     col.check(~df["indicator_id"].isin(known), "indicator_id", "unknown indicator for year " + str(catalogue.year))
-    num = _int_check(col, "numerator")
-    den = _int_check(col, "denominator")
+    limit = _limit(catalogue, "plausibility.max_count", 10_000_000)
+    num = _int_check(col, "numerator", limit)
+    den = _int_check(col, "denominator", limit)
     col.check(num > den, "numerator", "numerator above denominator")
     _rate_check(col, "start_rate")
     if "declared_rate" in df.columns:
@@ -178,7 +191,7 @@ def validate_patientele(df: pd.DataFrame, file: str, catalogue: Catalogue) -> Va
     col.check(df["doctor_id"] == "", "doctor_id", "empty doctor_id")
     slugs = {p.slug for p in catalogue.programmes}
     col.check(~df["programme"].isin(slugs), "programme", "unknown programme for year " + str(catalogue.year))
-    _int_check(col, "patientele")
+    _int_check(col, "patientele", _limit(catalogue, "plausibility.max_patientele", 100_000))
     _duplicates(col, ["doctor_id", "programme"], "doctor_id and programme")
     v = col.result(["doctor_id", "programme"])
     v.frame["patientele"] = v.frame["patientele"].astype(float).astype("int64")
@@ -193,6 +206,19 @@ def cross_check(counts: Validated, patientele: Validated, catalogue: Catalogue, 
     have = set(zip(patientele.frame["doctor_id"], patientele.frame["programme"], strict=True))
     ok = pd.Series([(d, p) in have for d, p in zip(c["doctor_id"], c_prog, strict=True)], index=c.index, dtype=bool)
     bad = ~ok
+    # A patientèle of 0 with patients in the denominators cannot be true.
+    pf = patientele.frame
+    zero = set(zip(pf.loc[pf["patientele"] == 0, "doctor_id"], pf.loc[pf["patientele"] == 0, "programme"], strict=True))
+    if zero:
+        z = pd.Series([(d, p) in zero for d, p in zip(c["doctor_id"], c_prog, strict=True)], index=c.index, dtype=bool)
+        z &= c["denominator"].astype("int64") > 0
+        if z.any():
+            first = c.loc[z].iloc[0]
+            raise InputError(
+                file, int(first["_row"]), "denominator",
+                f"patients in the denominator, but the patientèle file gives a patientèle of 0 for this "
+                f"doctor and programme {c_prog[z].iloc[0]} ({int(z.sum())} such rows): check the patientèle file",
+            )
     rej = pd.DataFrame(
         {
             "file": file,

@@ -9,14 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from rosp.catalogue import Catalogue, load_catalogue
-from rosp.outputs import (
-    build_manifest,
-    format_indicators,
-    format_payments,
-    sha256_file,
-    write_csv,
-    write_manifest,
-)
+from rosp.io.csvwrite import format_indicators, format_payments, write_csv
+from rosp.io.manifest import build_manifest, input_hashes, write_manifest
 from rosp.scoring.batch import INDICATOR_COLUMNS, PAYMENT_COLUMNS, score_batch
 from rosp.scoring.inputs import (
     COUNTS_REQUIRED,
@@ -70,7 +64,8 @@ def score_files(
     counts = validate_counts(counts_raw, str(counts_path), catalogue)
     pat = validate_patientele(pat_raw, str(patientele_path), catalogue)
     counts = cross_check(counts, pat, catalogue, str(counts_path))
-    rejects = pd.concat([counts.rejects, pat.rejects], ignore_index=True)
+    # the patientèle file's own problems first: they explain the counts rows they orphan
+    rejects = pd.concat([pat.rejects, counts.rejects], ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not rejects.empty and not lenient:
         write_csv(rejects.reindex(columns=REJECT_COLUMNS), out_dir / "rejected.csv")
@@ -83,7 +78,7 @@ def score_files(
         command="score",
         year=year,
         catalogue=catalogue,
-        inputs={str(counts_path): sha256_file(counts_path), str(patientele_path): sha256_file(patientele_path)},
+        inputs=input_hashes([counts_path, patientele_path]),
         outputs={
             **counts_out,
             "rows_read": {"counts": len(counts_raw), "patientele": len(pat_raw)},

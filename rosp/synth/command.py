@@ -9,7 +9,36 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rosp.errors import RospError
 from rosp.synth.generator import generate
+
+#: Largest extract `rosp synth` accepts. The generator builds the whole population
+#: in memory (about 1 kB per person with its claims) and pseudonyms and claim keys
+#: are drawn from fixed-width spaces; beyond this size a run cannot finish on a
+#: workstation (10^12 used to hang, and more than ~82 M can never finish).
+MAX_PATIENTS = 20_000_000
+#: Study years the generator has code lists and calibration for (claims N-2..N).
+YEARS = range(2014, 2031)
+
+
+class SynthOptionError(RospError):
+    """An option `rosp synth` cannot honour."""
+
+
+def check_options(patients: int, seed: int, year: int, out: Path) -> None:
+    if patients > MAX_PATIENTS:
+        raise SynthOptionError(
+            f"{patients} patients is more than the generator can produce; the maximum is {MAX_PATIENTS}",
+            column="--patients",
+        )
+    if not 0 <= seed < 2**32:
+        raise SynthOptionError(f"the seed must be an integer from 0 to {2**32 - 1}", column="--seed")
+    if year not in YEARS:
+        raise SynthOptionError(
+            f"year {year} is outside the years the generator knows ({YEARS.start}-{YEARS.stop - 1})", column="--year"
+        )
+    if out.exists() and not out.is_dir():
+        raise SynthOptionError("the output path exists and is a file, not a folder", file=str(out))
 
 
 def synth_command(
@@ -19,6 +48,7 @@ def synth_command(
     out: Path = typer.Option(..., "--out", help="Output directory (created if needed)."),
 ) -> None:
     """Generate a realistic synthetic SNDS extract (Parquet, one file per table)."""
+    check_options(patients, seed, year, out)
     console = Console(stderr=True)
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]synth"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

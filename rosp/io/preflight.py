@@ -1,0 +1,145 @@
+"""Checks of a `--data` directory before any table is read (`rosp run`).
+
+Refused (a `RospError`): a missing directory, a table given both as `.parquet`
+and `.csv`, an empty, truncated or mislabelled file (a CSV renamed `.parquet`),
+a CSV that is not UTF-8 or is `;`-separated, a header whose case differs from
+the SNDS column names. Listed as warnings: files that are not read, a missing
+optional table with the indicators it affects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rosp.errors import RospError
+from rosp.io.textcsv import read_text_csv
+
+
+class DataDirError(RospError):
+    """The `--data` directory or one of its files cannot be read."""
+
+
+@dataclass
+class Preflight:
+    tables: dict[str, list[Path]] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+_PMSI = re.compile(r"T_MCO(\d\d|aa)([BCDA])", re.IGNORECASE)
+
+
+def _table_of(stem: str, names: set[str]) -> str | None:
+    if stem in names:
+        return stem
+    m = _PMSI.fullmatch(stem)
+    if m:
+        return f"T_MCOaa{m.group(2).upper()}"
+    return None
+
+
+def indicators_using(block_word: str) -> list[str]:
+    """Indicator ids whose definition mentions `block_word` (e.g. 'has_ald')."""
+    from rosp.indicators.definitions import DEFINITIONS_DIR
+
+    ids = []
+    for path in sorted(DEFINITIONS_DIR.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for ind in data.get("indicators", []):
+            if block_word in json.dumps(ind, ensure_ascii=False):
+                ids.append(str(ind.get("id")))
+    return sorted(ids)
+
+
+def _check_parquet(path: Path) -> None:
+    size = path.stat().st_size
+    if size == 0:
+        raise DataDirError("empty file (0 bytes)", file=path.name)
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        fh.seek(max(size - 4, 0))
+        tail = fh.read(4)
+    if head != b"PAR1":
+        raise DataDirError("not a Parquet file (a CSV or another format renamed .parquet?)", file=path.name)
+    if tail != b"PAR1" or size < 12:
+        raise DataDirError("truncated Parquet file (its footer is missing): copy it again", file=path.name)
+
+
+def _check_csv(path: Path, columns: list[str]) -> None:
+    frame = read_text_csv(path, lambda m: DataDirError(m.split(": ", 1)[-1], file=path.name))
+    found = {c.lower(): c for c in frame.columns}
+    for col in columns:
+        if col not in frame.columns and col.lower() in found:
+            raise DataDirError(
+                f"header '{found[col.lower()]}' found where '{col}' is expected (SNDS column names are upper case)",
+                file=path.name, column=col,
+            )
+
+
+def _check_parquet_header(path: Path, columns: list[str]) -> None:
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except Exception:  # noqa: BLE001 - any reader failure means an unreadable file
+        raise DataDirError("unreadable Parquet file (corrupt or truncated)", file=path.name) from None
+    found = {c.lower(): c for c in names}
+    for col in columns:
+        if col not in names and col.lower() in found:
+            raise DataDirError(
+                f"header '{found[col.lower()]}' found where '{col}' is expected (SNDS column names are upper case)",
+                file=path.name, column=col,
+            )
+
+
+def preflight(data_dir: Path | str) -> Preflight:
+    from rosp.claims.schema import TABLES
+
+    data_dir = Path(data_dir)
+    if not data_dir.exists():
+        raise DataDirError("the --data directory does not exist", file=str(data_dir))
+    if not data_dir.is_dir():
+        raise DataDirError("--data is a file; a directory holding one file per SNDS table is expected",
+                           file=str(data_dir))
+    result = Preflight()
+    names = set(TABLES)
+    by_stem: dict[str, list[Path]] = {}
+    for path in sorted(data_dir.iterdir()):
+        if path.name.startswith("."):
+            continue
+        table = _table_of(path.stem, names) if path.suffix.lower() in (".parquet", ".csv") else None
+        if table is None or not path.is_file():
+            result.ignored.append(path.name)
+            continue
+        by_stem.setdefault(path.stem, []).append(path)
+        result.tables.setdefault(table, []).append(path)
+    for stem, paths in sorted(by_stem.items()):
+        if len(paths) > 1:
+            raise DataDirError(
+                f"table {stem} is present twice ({', '.join(p.name for p in paths)}): keep only one file",
+                file=paths[0].name,
+            )
+    for table, paths in sorted(result.tables.items()):
+        cols = [c.name for c in TABLES[table].columns]
+        for path in paths:
+            if path.suffix.lower() == ".parquet":
+                _check_parquet(path)
+                _check_parquet_header(path, cols)
+            else:
+                _check_csv(path, cols)
+    if result.ignored:
+        result.warnings.append(
+            f"{len(result.ignored)} file(s) in --data are not read: {', '.join(result.ignored)}"
+        )
+    for table, schema in sorted(TABLES.items()):
+        if not schema.required and table not in result.tables and table == "IR_IMB_R":
+            affected = indicators_using("has_ald")
+            result.warnings.append(
+                "optional table IR_IMB_R (ALD) is missing: no patient is in ALD, which changes "
+                f"the indicators {', '.join(affected)}"
+            )
+    return result

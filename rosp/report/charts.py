@@ -12,6 +12,7 @@ plain values (no run directory, no catalogue object).
 
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal
 from fractions import Fraction
@@ -95,6 +96,87 @@ def _spread(marks: list[tuple[float, str, str]], gap: float = 0.07) -> list[tupl
     return [(v, k, col, off) for (v, k, col), off in zip(ordered, dx, strict=True)]
 
 
+@lru_cache(maxsize=8)
+def _template(direction: str, width: int, height: int) -> dict:
+    """The Altair chart of one indicator, with named (empty) datasets: built once per shape."""
+    import altair as alt
+
+    # The scale is drawn with marks, not an axis: vl-convert lays axes out slowly (text measuring).
+    x = alt.X("v:Q", scale=alt.Scale(domain=[0, 1], nice=False, clamp=True), axis=None)
+    colour = alt.Color("col:N", scale=None, legend=None)
+    layers = [
+        # track and the zone where the target is reached
+        alt.Chart(alt.NamedData("bands")).mark_rect(y=12, y2=28).encode(x=x, x2="v2:Q", color=colour),
+        # observed rate
+        alt.Chart(alt.NamedData("bar")).mark_rect(y=16, y2=24, color=_C_RATE, opacity=0.85).encode(x=x, x2="v2:Q"),
+        # 95 % interval: line and end ticks
+        alt.Chart(alt.NamedData("ci")).mark_rule(y=32, strokeWidth=1.2, color=_C_CI).encode(x=x, x2="v2:Q"),
+        alt.Chart(alt.NamedData("ci_ends")).mark_rule(y=29, y2=35, strokeWidth=1.2, color=_C_CI).encode(x=x),
+        # D, OI, OC
+        alt.Chart(alt.NamedData("marks")).mark_rule(y=9, y2=31, strokeWidth=1.6, strokeDash=[3, 2])
+        .encode(x=x, color=colour),
+        alt.Chart(alt.NamedData("labels")).mark_text(y=4, fontSize=8, fontWeight="bold")
+        .encode(x=x, text="k:N", color=colour),
+        alt.Chart(alt.NamedData("point")).mark_point(
+            y=20, shape="diamond", size=55, filled=True, color="#000000", opacity=1
+        ).encode(x=x),
+        # the 0–100 % scale and the direction of the indicator
+        alt.Chart(alt.Data(values=[{"v": v / 4} for v in range(5)])).mark_rule(y=37, y2=40, color="#888888")
+        .encode(x=x),
+        alt.Chart(alt.Data(values=[{"v": v / 4, "k": f"{25 * v}\u202f%"} for v in range(5)]))
+        .mark_text(y=46, fontSize=9, color="#222222").encode(x=x, text="k:N"),
+        alt.Chart(alt.Data(values=[{"v": 1.0 if direction == "higher" else 0.0}])).mark_text(
+            y=56, fontSize=8, color="#555555", text="mieux →" if direction == "higher" else "← mieux",
+            align="right" if direction == "higher" else "left",
+        ).encode(x=x),
+    ]
+    chart = alt.layer(*layers).properties(width=width, height=height)
+    spec = chart.configure(font=FONT).configure_view(stroke=None).configure_axis(
+        domain=False, labelFont=FONT, titleFont=FONT
+    ).to_dict()
+    spec["padding"] = {"left": 12, "right": 18, "top": 2, "bottom": 1}
+    spec["background"] = "white"
+    return spec
+
+
+def chart_data(
+    *,
+    rate: Number | None,
+    intermediate: Number,
+    target: Number,
+    direction: str = "higher",
+    start_rate: Number | None = None,
+    ci: tuple[Number, Number] | None = None,
+    width: int = 300,
+) -> dict[str, list[dict]]:
+    """The datasets of one indicator's chart (see `_template`)."""
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"unknown direction {direction!r}")
+    c, d, i, t = _f(rate), _f(start_rate), float(intermediate), float(target)
+    good = [t, 1.0] if direction == "higher" else [0.0, t]
+    marks = [(i, "OI", _C_OBJ), (t, "OC", _C_TARGET)]
+    if d is not None:
+        marks.append((d, "D", _C_START))
+    data: dict[str, list[dict]] = {
+        "bands": [{"v": 0.0, "v2": 1.0, "col": _C_TRACK}, {"v": good[0], "v2": good[1], "col": _C_GOOD}],
+        "bar": [],
+        "ci": [],
+        "ci_ends": [],
+        "marks": [{"v": v, "col": col} for v, _, col in marks],
+        # label positions in data units: dx pixels = dx / width on the 0–1 scale
+        "labels": [{"v": v + dx / width, "k": k, "col": col} for v, k, col, dx in _spread(marks)],
+        "point": [],
+    }
+    if c is not None:
+        data["bar"] = [{"v": 0.0, "v2": c}]
+        data["point"] = [{"v": c}]
+        if ci is not None:
+            lo, hi = float(ci[0]), float(ci[1])
+            data["ci"] = [{"v": lo, "v2": hi}]
+            data["ci_ends"] = [{"v": lo}, {"v": hi}]
+    return data
+
+
 def indicator_spec(
     *,
     rate: Number | None,
@@ -104,81 +186,14 @@ def indicator_spec(
     start_rate: Number | None = None,
     ci: tuple[Number, Number] | None = None,
     width: int = 300,
-    height: int = 46,
+    height: int = 60,
 ) -> dict:
     """The Vega-Lite spec (a dict) of `indicator_chart_svg`."""
-    import altair as alt
-
-    if direction not in ("higher", "lower"):
-        raise ValueError(f"unknown direction {direction!r}")
-    c, d, i, t = _f(rate), _f(start_rate), float(intermediate), float(target)
-    x = alt.X(
-        "v:Q",
-        scale=alt.Scale(domain=[0, 1], nice=False, clamp=True),
-        axis=alt.Axis(
-            values=[0, 0.25, 0.5, 0.75, 1],
-            labelExpr="format(datum.value * 100, 'd') + '\u202f%'",
-            title="mieux →" if direction == "higher" else "← mieux",
-            titleFontSize=8, titleFontWeight="normal", titleColor="#555555", titlePadding=1,
-            titleX=width if direction == "higher" else 0, titleAlign="right" if direction == "higher" else "left",
-            grid=False, tickSize=3, labelFontSize=9, labelPadding=1, labelFlush=True,
-        ),
+    spec = dict(_template(direction, width, height))
+    spec["datasets"] = chart_data(
+        rate=rate, intermediate=intermediate, target=target, direction=direction,
+        start_rate=start_rate, ci=ci, width=width,
     )
-    # The zone where the target is reached: right of T (higher) or left of T (lower).
-    good = [t, 1.0] if direction == "higher" else [0.0, t]
-    bands = alt.Data(values=[{"v": 0.0, "v2": 1.0, "k": "track"}, {"v": good[0], "v2": good[1], "k": "good"}])
-    layers = [
-        alt.Chart(bands)
-        .mark_rect(y=12, y2=28)
-        .encode(
-            x=x,
-            x2="v2:Q",
-            color=alt.Color("k:N", scale=alt.Scale(domain=["track", "good"], range=[_C_TRACK, _C_GOOD]), legend=None),
-        )
-    ]
-    if c is not None:
-        layers.append(
-            alt.Chart(alt.Data(values=[{"v": 0.0, "v2": c}])).mark_rect(y=16, y2=24, color=_C_RATE, opacity=0.85)
-            .encode(x=x, x2="v2:Q")
-        )
-    if ci is not None and c is not None:
-        lo, hi = float(ci[0]), float(ci[1])
-        layers.append(
-            alt.Chart(alt.Data(values=[{"v": lo, "v2": hi}])).mark_rule(y=32, strokeWidth=1.2, color=_C_CI)
-            .encode(x=x, x2="v2:Q")
-        )
-        layers.append(
-            alt.Chart(alt.Data(values=[{"v": lo}, {"v": hi}])).mark_rule(y=29, y2=35, strokeWidth=1.2, color=_C_CI)
-            .encode(x=x)
-        )
-    marks = [(i, "OI", _C_OBJ), (t, "OC", _C_TARGET)]
-    if d is not None:
-        marks.append((d, "D", _C_START))
-    values = [{"v": v, "k": k, "col": col} for v, k, col in marks]
-    layers.append(
-        alt.Chart(alt.Data(values=values))
-        .mark_rule(y=9, y2=31, strokeWidth=1.6, strokeDash=[3, 2])
-        .encode(x=x, color=alt.Color("col:N", scale=None, legend=None))
-    )
-    # Letters above the bar, pushed apart when two markers are close.
-    for v, k, col, dx in _spread(marks):
-        layers.append(
-            alt.Chart(alt.Data(values=[{"v": v}]))
-            .mark_text(y=4, dx=dx, fontSize=8, fontWeight="bold", color=col, text=k)
-            .encode(x=x)
-        )
-    if c is not None:
-        layers.append(
-            alt.Chart(alt.Data(values=[{"v": c}])).mark_point(
-                y=20, shape="diamond", size=55, filled=True, color="#000000", opacity=1
-            ).encode(x=x)
-        )
-    chart = alt.layer(*layers).properties(width=width, height=36)
-    spec = chart.configure(font=FONT).configure_view(stroke=None).configure_axis(
-        domain=False, labelFont=FONT, titleFont=FONT
-    ).to_dict(validate=False)
-    spec["padding"] = {"left": 4, "right": 4, "top": 2, "bottom": 1}
-    spec["background"] = "white"
     return spec
 
 
@@ -191,7 +206,7 @@ def indicator_chart_svg(
     start_rate: Number | None = None,
     ci: tuple[Number, Number] | None = None,
     width: int = 300,
-    height: int = 46,
+    height: int = 60,
 ) -> str:
     """SVG of one indicator: 0–100 % bar, observed rate (bar and ◆), Wilson interval (whiskers),
     markers D (starting rate), OI (intermediate objective), OC (target).
@@ -201,11 +216,23 @@ def indicator_chart_svg(
     objectives only (a neutralised or undeclared indicator). `ci` is (low, high), e.g. from
     `wilson_interval(numerator, denominator)`.
     """
-    spec = indicator_spec(
+    data = chart_data(
         rate=rate, intermediate=intermediate, target=target, direction=direction,
-        start_rate=start_rate, ci=ci, width=width, height=height,
+        start_rate=start_rate, ci=ci, width=width,
     )
-    return svg_from_spec(spec)
+    vega = json.loads(_vega_template(direction, width, height))
+    for entry in vega.get("data", []):
+        if entry.get("name") in data:
+            entry["values"] = data[entry["name"]]
+    return _vlc().vega_to_svg(vega)
+
+
+@lru_cache(maxsize=8)
+def _vega_template(direction: str, width: int, height: int) -> str:
+    """The Vega spec compiled once per shape (JSON text); datasets are filled per chart."""
+    spec = dict(_template(direction, width, height))
+    spec["datasets"] = {k: [] for k in ("bands", "bar", "ci", "ci_ends", "marks", "labels", "point")}
+    return json.dumps(_vlc().vegalite_to_vega(spec))
 
 
 def svg_from_spec(spec: dict) -> str:

@@ -60,13 +60,38 @@ def render_template(name: str, **context) -> str:
     return _env().get_template(name).render(css=css(), font_face=font_face(), **context)
 
 
-def safe_url_fetcher(url: str, *args, **kwargs):
-    """WeasyPrint URL fetcher that serves file: and data: URLs only."""
+def check_url(url: str) -> None:
+    """Refuse every URL that is not file: or data:."""
     if not url.startswith(ALLOWED_SCHEMES):
         raise RenderError(f"refused to fetch {url!r}: only file: and data: URLs are allowed")
-    from weasyprint import default_url_fetcher
 
-    return default_url_fetcher(url, *args, **kwargs)
+
+def safe_url_fetcher(url: str, *args, **kwargs):
+    """Fetch a file: or data: URL for WeasyPrint; anything else raises RenderError."""
+    check_url(url)
+    return _fetcher().fetch(url, *args, **kwargs) if hasattr(_fetcher(), "fetch") else _fetcher()(url)
+
+
+@lru_cache(maxsize=1)
+def _fetcher():
+    """WeasyPrint's own fetcher restricted to file and data (WeasyPrint ≥ 67 has URLFetcher)."""
+    import weasyprint
+
+    if hasattr(weasyprint, "URLFetcher"):
+
+        class LocalURLFetcher(weasyprint.URLFetcher):
+            def fetch(self, url, headers=None):
+                check_url(url)
+                return super().fetch(url, headers)
+
+        return LocalURLFetcher(allowed_protocols=("file", "data"))
+    from weasyprint import default_url_fetcher  # WeasyPrint < 67
+
+    def fetch(url, *args, **kwargs):
+        check_url(url)
+        return default_url_fetcher(url, *args, **kwargs)
+
+    return fetch
 
 
 @lru_cache(maxsize=1)
@@ -86,7 +111,7 @@ def html_to_pdf(html: str, out: Path, base_url: Path | None = None) -> Path:
             "`apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0` (or `make system-deps`)"
         ) from None
     base = (base_url or Path.cwd()).resolve().as_uri() + "/"
-    HTML(string=html, base_url=base, url_fetcher=safe_url_fetcher).write_pdf(
+    HTML(string=html, base_url=base, url_fetcher=_fetcher()).write_pdf(
         str(out), font_config=_font_config()
     )
     return out

@@ -10,6 +10,7 @@ worker reads the run once and renders its chunk. Files are named
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -88,8 +89,9 @@ def write_statements(
     chunk = max(1, min(25, -(-total // (jobs * 4))))
     parts = [ids[i : i + chunk] for i in range(0, total, chunk)]
     done = 0
+    # spawn, not fork: the parent holds vl-convert's and DuckDB's threads, which a fork would copy mid-lock.
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker,
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
         initargs=(str(run_dir), str(safeguard) if safeguard else None),
     ) as pool:
         futures = [pool.submit(_render_chunk, part, fmt, str(out_dir), with_patients) for part in parts]

@@ -224,18 +224,18 @@ class RunData:
         return None
 
     def _read_specialties(self) -> dict[str, str]:
-        """Doctor → specialty (PFS_PRA_SPE of DA_PRA_R, labelled as in IR_SPE_V), when the inputs are at hand."""
+        """Doctor (STA_PFS_NUM) → specialty (PFS_PRA_SPE of DA_PRA_R, labelled as in IR_SPE_V), when the inputs are at hand."""
         data = self._data_dir()
         path = data / "DA_PRA_R.parquet" if data else None
         if path is None or not path.exists():
             return {}
         try:
-            df = pd.read_parquet(path, columns=["PFS_PFS_NUM", "PFS_PRA_SPE"])
+            df = pd.read_parquet(path, columns=["STA_PFS_NUM", "PFS_PRA_SPE"]).drop_duplicates("STA_PFS_NUM")
         except Exception:  # noqa: BLE001 - the specialty is informative only
             return {}
         return {
             str(d): f"{int(c):02d} — {SPECIALTIES.get(int(c), 'autre spécialité')}"
-            for d, c in zip(df["PFS_PFS_NUM"], df["PFS_PRA_SPE"], strict=True)
+            for d, c in zip(df["STA_PFS_NUM"], df["PFS_PRA_SPE"], strict=True)
             if c == c
         }
 

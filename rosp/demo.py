@@ -89,9 +89,10 @@ def _write_documents(run_dir: Path, out: Path, doctor: str, console: Console) ->
 
     data = RunData(run_dir)
     docs = out / "documents"
+    # HTML with the annex of patients; the PDF (for printing) without it: `--with-patients` adds it.
     paths = [
-        write_statement(data, doctor, fmt, docs / statement_name(doctor, fmt), with_patients=True)
-        for fmt in ("html", "pdf")
+        write_statement(data, doctor, "html", docs / statement_name(doctor, "html"), with_patients=True),
+        write_statement(data, doctor, "pdf", docs / statement_name(doctor, "pdf")),
     ]
     paths += write_report(run_dir, docs / "rapport_national.html", pdf=True)
     console.print("Relevé et rapport national :")

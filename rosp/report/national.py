@@ -180,7 +180,7 @@ def _histogram_svg(amounts: list[Decimal]) -> str:
         .encode(
             x=alt.X("euros:Q", bin=alt.Bin(maxbins=30), title="Montant par médecin (€)",
                     axis=alt.Axis(format=",.0f")),
-            y=alt.Y("count():Q", title="Médecins"),
+            y=alt.Y("count():Q", title="Médecins", axis=alt.Axis(format="d", tickMinStep=1)),
         )
         .properties(width=440, height=150)
         .configure(font=FONT, locale={"number": {"decimal": ",", "thousands": "\u202f", "grouping": [3],

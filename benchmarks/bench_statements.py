@@ -95,8 +95,8 @@ def main() -> None:
         "into chunks over N spawned worker processes, each reading the run once (reading cost above, "
         "paid once per worker). Time per statement is the charts (vl-convert, one SVG per indicator) "
         "and, for PDF, WeasyPrint's layout; both are CPU-bound and single-threaded, so the rate scales "
-        "with cores until memory (about 300 MiB per worker) is the limit. A national batch is planned "
-        "as the 2-process rate above × the number of cores, or split by programme or region across machines.",
+        "with cores (memory per worker not measured here). A national batch is planned "
+        "as CPU s per statement × statements ÷ cores (plus a few seconds per worker), or split across machines.",
     ]
     body = "\n".join(lines)
     print(body)

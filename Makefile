@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean system-deps
+
+# System packages of the statements (rosp.report): pdftotext/pdftoppm, the DejaVu Sans
+# font shared by vl-convert and WeasyPrint, WeasyPrint's Pango/HarfBuzz libraries.
+# Idempotent: installs only what dpkg does not already have; root or sudo.
+SYSTEM_PACKAGES := poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,10 +19,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then echo "please install:$$missing"; exit 0; fi; \
+	SUDO=""; if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; fi; \
+	echo "apt-get install$$missing"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq$$missing
+
+demo: $(STAMP) system-deps
 	$(BIN)/rosp demo --out out/demo
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/ruff check rosp tests benchmarks
 	$(BIN)/pytest -n 2
 

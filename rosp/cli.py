@@ -395,6 +395,9 @@ def _register_optional() -> None:
         ("rosp.engine.command", "run_command", "run", "Compute indicators from claims, then score and pay."),
         ("rosp.demo", "demo_command", "demo", "Run the whole chain on embedded data."),
         ("rosp.sensitivity", "sensitivity_command", "sensitivity", "Re-score a run under each inferred reading."),
+        ("rosp.report.commands", "statement_command", "statement", "Write one doctor's statement (HTML or PDF)."),
+        ("rosp.report.commands", "statements_command", "statements", "Write every doctor's statement."),
+        ("rosp.report.commands", "report_command", "report", "Write the national report (HTML, PDF)."),
     ):
         if find_spec(module) is not None:
             app.command(name, help=help_)(getattr(import_module(module), func))

@@ -115,3 +115,26 @@ def demo_command(
         f"\nRésultats : {run_dir} (indicators.csv, payments.csv, evidence/, manifest.json).\n"
         f"Relevé d'un autre médecin : rosp explain --run {run_dir} --doctor <id> [--indicator <id>]"
     )
+    _write_documents(run_dir, out, str(example), console)
+
+
+def _write_documents(run_dir: Path, out: Path, doctor: str, console: Console) -> None:
+    """The example doctor's statement (HTML and PDF) and the national report, paths printed."""
+    from rosp.report.model import RunData
+    from rosp.report.national import write_report
+    from rosp.report.statements import statement_name, write_statement
+
+    data = RunData(run_dir)
+    docs = out / "documents"
+    # HTML with the annex of patients; the PDF (for printing) without it: `--with-patients` adds it.
+    paths = [
+        write_statement(data, doctor, "html", docs / statement_name(doctor, "html"), with_patients=True),
+        write_statement(data, doctor, "pdf", docs / statement_name(doctor, "pdf")),
+    ]
+    paths += write_report(run_dir, docs / "rapport_national.html", pdf=True)
+    console.print("Relevé et rapport national :")
+    for p in paths:
+        console.print(f"  {p}")
+    console.print(
+        f"Tous les relevés : rosp statements --run {run_dir} --out {docs / 'releves'} --format pdf --jobs 2"
+    )

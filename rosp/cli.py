@@ -224,6 +224,8 @@ def _register_optional() -> None:
         ("rosp.synth.command", "synth_command", "synth", "Generate a realistic synthetic SNDS extract (Parquet)."),
         ("rosp.engine.command", "run_command", "run", "Compute indicators from claims, then score and pay."),
         ("rosp.demo", "demo_command", "demo", "Run the whole chain on embedded data."),
+        ("rosp.reform.command", "reform_command", "reform", "Re-score a run under a reform (TOML): who gains, who loses."),
+        ("rosp.web.command", "serve_command", "serve", "Serve the simulator, the reform page and the JSON API."),
     ):
         if find_spec(module) is not None:
             app.command(name, help=help_)(getattr(import_module(module), func))

@@ -286,6 +286,10 @@ def from_mapping(raw: dict[str, Any], *, source: str = "<reform>", text: str = "
     lines = {f"parameters.{k}": loc.line("parameters", k) or 0 for k in params}
     for occ, o in enumerate(inds):
         lines[f"indicators.{o.id}"] = loc.line("indicators", "id", occ) or 0
+        for key in o.values:
+            lines[f"indicators.{o.id}.{key}"] = loc.line("indicators", key, occ) or 0
+    if objectives is not None:
+        lines["objectives.programmes"] = loc.line("objectives", "programmes") or 0
     return Reform(
         title=title.strip(),
         description=description,
@@ -332,8 +336,10 @@ _NUMERIC_BOUNDS: dict[str, tuple[Decimal | None, Decimal | None, bool]] = {
 
 
 def _error_at(reform: Reform, key: str, reason: str) -> ReformError:
-    row = reform.lines.get(key) or None
+    row = reform.lines.get(key) or reform.lines.get(".".join(key.split(".")[:2])) or None
     column = key.split(".", 1)[1] if key.startswith("parameters.") else None
+    if key.startswith("indicators.") and key.count(".") >= 2:
+        column = key.rsplit(".", 1)[1]
     return ReformError(reason, file=reform.source, row=row, column=column)
 
 
@@ -389,7 +395,8 @@ def apply_reform(reform: Reform, year: int, rates: Any = None) -> Catalogue:
         for s in reform.objectives.programmes:
             if s not in slugs:
                 raise ReformError(f"[objectives] programme inconnu {s!r} pour {year}", file=reform.source,
-                                  row=reform.objectives.line, column="programmes")
+                                  row=reform.lines.get("objectives.programmes") or reform.objectives.line,
+                                  column="programmes")
     objectives = _percentile_objectives(reform.objectives, catalogue, rates) if reform.objectives else {}
     programmes = []
     for p in catalogue.programmes:
@@ -400,7 +407,7 @@ def apply_reform(reform: Reform, year: int, rates: Any = None) -> Catalogue:
                 update.update(by_id[ind.id].values)
             if update:
                 new = ind.model_copy(update=update)
-                _check_order(reform, new)
+                _check_order(reform, new, by_id[ind.id].values if ind.id in by_id else {})
                 if "intermediate" in update:
                     new = new.model_copy(update={"printed_intermediate": _printed(new, new.intermediate)})
                 if "target" in update:
@@ -419,14 +426,16 @@ def _printed(ind: Any, value: Decimal) -> str:
     return f"{sign} {pct:f} %".replace(".", ",")
 
 
-def _check_order(reform: Reform, ind: Any) -> None:
+def _check_order(reform: Reform, ind: Any, changed: dict[str, Any]) -> None:
+    where = next((f"indicators.{ind.id}.{k}" for k in ("target", "intermediate") if k in changed),
+                 f"indicators.{ind.id}")
     ok = ind.intermediate < ind.target if ind.direction == "higher" else ind.intermediate > ind.target
     if not ok:
         sense = "≥" if ind.direction == "higher" else "≤"
         need = "inférieur" if ind.direction == "higher" else "supérieur"
         raise _error_at(
             reform,
-            f"indicators.{ind.id}",
+            where,
             f"indicateur {ind.id} ({sense}) : valeur impossible, l'objectif intermédiaire "
             f"({ind.intermediate}) doit être {need} à la cible ({ind.target})",
         )

@@ -89,6 +89,17 @@ def money(c: int | np.integer) -> str:
     return str((Decimal(int(c)) / 100).quantize(Decimal("0.01")))
 
 
+def money_text(c: np.ndarray) -> pd.Series:
+    """Vectorised `money`: integer cents -> '-1.50' text."""
+    c = np.asarray(c, dtype=np.int64)
+    a = np.abs(c)
+    sign = np.where(c < 0, "-", "")
+    whole = (a // 100).astype(str)
+    frac = pd.Series(a % 100).astype(str).str.zfill(2).to_numpy()
+    return pd.Series(sign).str.cat([pd.Series(whole), pd.Series(frac)], sep="").str.replace(
+        r"^(-?\d+)(\d\d)$", r"\1.\2", regex=True)
+
+
 @dataclass
 class ReformResult:
     reform: Reform
@@ -146,11 +157,12 @@ def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> 
     total_before, total_after = int(before_c.sum()), int(after_c.sum())
     prev = reform.safeguard.get("previous_total", Decimal(money(total_before)))
     ref2016 = reform.safeguard.get("baseline_total", Decimal(money(total_before)))
-    pay_after = pd.DataFrame({
-        "doctor_id": m["doctor_id"], "programme": m["programme"], "patientele": m["patientele"],
-        "points": m["points_after"], "euros": m["euros_after"],
-    })
-    sg = apply_safeguard(pay_after, year, prev, ref2016, reformed.params, source="reform").summary
+    # Whether the clause triggers, its coefficient and target depend only on the
+    # national total: the clause is applied to that total (one row). The exact
+    # per-doctor complements are `rosp safeguard --payments` on the doctors file.
+    one = pd.DataFrame({"doctor_id": ["*"], "programme": ["*"], "patientele": [0], "points": [0.0],
+                        "euros": [money(total_after)]})
+    sg = apply_safeguard(one, year, prev, ref2016, reformed.params, source="reform").summary
     summary["safeguard"] = {
         k: sg.get(k) for k in ("applies", "triggered", "total_before", "previous_total", "baseline_total",
                                "drop", "threshold", "coefficient", "complement_total", "total_after", "note")
@@ -173,7 +185,7 @@ def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> 
         "points_after": m["points_after"].astype(float),
         "euros_before": m["euros_before"],
         "euros_after": m["euros_after"],
-        "delta_euros": [money(x) for x in delta_c],
+        "delta_euros": money_text(delta_c),
         "delta_pct": pct,
     })
     return ReformResult(reform, year, doctors, summary, reformed)

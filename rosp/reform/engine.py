@@ -115,6 +115,13 @@ def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> 
     from rosp.scoring.batch import score_batch
 
     year = reform.year or run.year
+    if year != run.year:
+        from rosp.reform.model import ReformError
+
+        raise ReformError(
+            f"la réforme vise l'année {year} mais le run est de {run.year} : les comptages ne valent que pour leur année",
+            file=reform.source, row=reform.lines.get("reform.year") or None, column="year",
+        )
     rates = None
     if reform.objectives is not None:
         rates = run.rates(catalogue or load_catalogue(year))

@@ -284,6 +284,7 @@ def from_mapping(raw: dict[str, Any], *, source: str = "<reform>", text: str = "
         safeguard[key] = d
 
     lines = {f"parameters.{k}": loc.line("parameters", k) or 0 for k in params}
+    lines["reform.year"] = loc.line("reform", "year") or 0
     for occ, o in enumerate(inds):
         lines[f"indicators.{o.id}"] = loc.line("indicators", "id", occ) or 0
         for key in o.values:

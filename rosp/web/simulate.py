@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from rosp.catalogue import Catalogue, Programme
-from rosp.scoring.rules import BRANCHES, RuleParams, round_euros, score_indicator, to_fraction
+from rosp.report.statement import fr_euros, fr_number
+from rosp.scoring.rules import BRANCHES, CENT, RuleParams, round_euros, score_indicator, to_fraction
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,14 @@ def _needed(ind, prog, e: Entry, patientele: int, rules: RuleParams, sc) -> dict
     for s in steps:
         what = "l'objectif intermédiaire" if s["objective"] == "intermediate" else "l'objectif cible"
         if s["numerator"] is None:
-            parts.append(f"un taux déclaré de {float(s['declared_rate']) * 100:.1f} % pour {what} "
-                         f"({s['euros']} €)")
+            parts.append(f"un taux déclaré de {fr_number(Decimal(s['declared_rate']) * 100, 1)} % pour {what} "
+                         f"({fr_euros(Decimal(s['euros']).quantize(CENT))})")
         elif s["change"] >= 0:
             parts.append(f"{s['change']} {unit} de plus au numérateur ({s['numerator']}/{e.denominator}) "
-                         f"pour {what} ({float(s['euros']):.2f} €)")
+                         f"pour {what} ({fr_euros(Decimal(s['euros']).quantize(CENT))})")
         else:
             parts.append(f"{-s['change']} {unit} de moins au numérateur ({s['numerator']}/{e.denominator}) "
-                         f"pour {what} ({float(s['euros']):.2f} €)")
+                         f"pour {what} ({fr_euros(Decimal(s['euros']).quantize(CENT))})")
     return {"text": ("Il faudrait " + " ; ".join(parts) + ".") if parts else "", "steps": steps}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 TOKEN = "jeton-de-test-0123456789"  # as in conftest.py
 
 REFORMS = Path(__file__).resolve().parents[2] / "reforms"

@@ -36,8 +36,8 @@
       tr.innerHTML =
         `<td title="${i.label.replace(/"/g, "&quot;")}">${i.id}${i.declarative ? " (décl.)" : ""}</td>` +
         `<td>${i.printed_intermediate} → ${i.printed_target}<br><span class="muted">seuil ${i.threshold}, ${i.points} pts</span></td>` +
-        `<td><input class="num" name="${i.id}-numerator" data-f="numerator" inputmode="numeric" value="0"></td>` +
-        `<td><input class="num" name="${i.id}-denominator" data-f="denominator" inputmode="numeric" value="0"></td>` +
+        `<td><input class="num" name="${i.id}-numerator" data-f="numerator" inputmode="numeric" placeholder="0"></td>` +
+        `<td><input class="num" name="${i.id}-denominator" data-f="denominator" inputmode="numeric" placeholder="0"></td>` +
         `<td><input class="num" name="${i.id}-declared" data-f="declared_rate" ${i.declarative ? "" : "disabled"}></td>` +
         `<td><input class="num" name="${i.id}-start" data-f="start_rate"></td>` +
         `<td data-o="rate">—</td><td data-o="realisation">—</td><td data-o="branch_label" class="label">—</td>` +

@@ -790,16 +790,53 @@ def create_app(run_dir: Path | str, token: str | None = None) -> FastAPI:
         if authorised(request):
             evidence = evidence_rows(doctor_id, None)
         return page(request, "medecin.html", doctor=found, labels=labels, names=names, evidence=evidence,
-                    token_configured=bool(state.token), charts=doctor_charts(doctor_id),
+                    token_configured=bool(state.token), charts=charts_available(),
                     pdf=pdf_link(doctor_id))
 
-    def doctor_charts(doctor_id: str) -> list[str]:
-        """SVG charts of the statements (rosp.report.charts, when present)."""
+    def charts_available() -> bool:
         try:
-            from rosp.report import charts  # type: ignore[attr-defined]
+            from rosp.report.charts import font_dir
+
+            font_dir()
+        except Exception:  # noqa: BLE001 - module or font missing: the page says so
+            return False
+        return True
+
+    @app.get("/medecins/{doctor_id}/graphiques/{indicator_id}.svg", include_in_schema=False)
+    def doctor_chart(doctor_id: DoctorId, indicator_id: Annotated[str, PathParam(pattern=INDICATOR_PATTERN)]) -> Response:
+        """One indicator's chart, the same as on the statements (rosp.report.charts), cached."""
+        key = (doctor_id, indicator_id)
+        if key not in chart_cache:
+            svg = render_chart(doctor_id, indicator_id)
+            if svg is None:
+                return not_found("Graphique indisponible.")
+            chart_cache[key] = svg
+        return Response(chart_cache[key], media_type="image/svg+xml")
+
+    chart_cache: dict[tuple[str, str], str] = {}
+
+    def render_chart(doctor_id: str, indicator_id: str) -> str | None:
+        try:
+            from rosp.report.charts import ChartError, indicator_chart_svg, wilson_interval
         except ImportError:
-            return []
-        return chart_svgs(charts, state, doctor_id)
+            return None
+        ind = state.indicators
+        rows = ind[(ind["doctor_id"] == doctor_id) & (ind["indicator_id"] == indicator_id)] if not ind.empty else ind
+        spec = state.catalogue(state.year).indicators.get(indicator_id)
+        if rows.empty or spec is None:
+            return None
+        r = rows.iloc[0]
+        neutral = r["neutralised"] == "true" or r["rate"] == ""
+        num, den = int(r["numerator"]), int(r["denominator"])
+        try:
+            return indicator_chart_svg(
+                rate=None if neutral else Decimal(r["rate"]),
+                intermediate=spec.intermediate, target=spec.target, direction=spec.direction,
+                start_rate=Decimal(r["start_rate"]) if r["start_rate"] else None,
+                ci=wilson_interval(num, den) if den > 0 and not neutral and not spec.declarative else None,
+            )
+        except ChartError:
+            return None
 
     def pdf_link(doctor_id: str) -> str | None:
         return None
@@ -820,11 +857,6 @@ def Decimal_or_none(v: str) -> Decimal | None:  # noqa: N802 - tiny helper
         return Decimal(v)
     except Exception:  # noqa: BLE001
         return None
-
-
-def chart_svgs(charts: Any, state: State, doctor_id: str) -> list[str]:
-    """Adapter to the report helper's chart module (filled in once it lands)."""
-    return []
 
 
 def sha(text: str) -> str:

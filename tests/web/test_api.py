@@ -154,3 +154,13 @@ def test_no_cdn_and_served_on_localhost_by_default():
     for f in (here / "templates").glob("*.html"):
         text = f.read_text()
         assert "http://" not in text and "https://" not in text, f
+
+
+def test_doctor_page_shows_the_statement_charts(client, a_doctor):
+    page = client.get(f"/medecins/{a_doctor}").text
+    import re
+
+    srcs = re.findall(r'src="(/medecins/[^"]+\.svg)"', page)
+    assert srcs, "the doctor page should embed the per-indicator charts"
+    r = client.get(srcs[0])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml") and "<svg" in r.text

@@ -16,8 +16,19 @@ def serve_command(
 
     Patient-level evidence is served only if ROSP_API_TOKEN is set when the server
     starts, and only to requests carrying it (header `Authorization: Bearer <token>`)."""
+    import os
+
     import uvicorn
 
+    from rosp.errors import RospError
     from rosp.web.app import create_app
 
-    uvicorn.run(create_app(run), host=host, port=port, log_level="warning", access_log=False)
+    try:
+        app = create_app(run)
+    except RospError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    token = "avec jeton : pièces patient servies aux requêtes qui le portent" if os.environ.get("ROSP_API_TOKEN") \
+        else "sans jeton : aucune pièce patient servie"
+    typer.echo(f"ROSP : http://{host}:{port}/ (simulateur), /reforme, /openapi.json — {token}")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -15,6 +15,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -36,7 +37,7 @@ BODY = {
         {"indicator_id": "ENF-06", "numerator": 3, "denominator": 40, "start_rate": 0.12},
     ],
 }
-WORKERS = 10
+WORKERS = 20
 
 
 def small_run() -> Path:
@@ -97,7 +98,7 @@ def main() -> None:
     errors = sum(1 for r in rows if r["status-code"] != "200")
     n = len(rows)
     body_md = f"""
-Machine: {machine()} (shared with other work while measured).
+Machine: {machine()} (shared with other work while measured: load average {os.getloadavg()[0]:.1f}).
 Command: `python benchmarks/bench_load.py --run {args.run or 'benchmarks/_work/load/run'} --rate {rate} --seconds {seconds}`
 (hey, {WORKERS} connections, {rate} req/s in all for {seconds} s, 127.0.0.1, one uvicorn worker).
 Request: POST /api/simulate, programme mt-enfant, 4 indicators filled (exact scalar rule, all 12 scored).

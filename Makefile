@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean system-deps
+.PHONY: demo test lint bench clean system-deps serve
 
-# System packages of the statements (rosp.report): pdftotext/pdftoppm, the DejaVu Sans
-# font shared by vl-convert and WeasyPrint, WeasyPrint's Pango/HarfBuzz libraries.
+# System packages (Debian), installed by `make demo` and `make test`:
+# - statements (rosp.report): pdftotext/pdftoppm, the DejaVu Sans font shared by
+#   vl-convert and WeasyPrint, WeasyPrint's Pango/HarfBuzz libraries;
+# - web tests: chromium for the real-browser test (Playwright drives it through
+#   executable_path; never `playwright install`), hey for benchmarks/bench_load.py.
 # Idempotent: installs only what dpkg does not already have; root or sudo.
-SYSTEM_PACKAGES := poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+SYSTEM_PACKAGES := poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium hey
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +32,9 @@ system-deps:
 
 demo: $(STAMP) system-deps
 	$(BIN)/rosp demo --out out/demo
+
+serve: $(STAMP)
+	$(BIN)/rosp serve --run out/demo/run
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check rosp tests benchmarks

@@ -398,6 +398,8 @@ def _register_optional() -> None:
         ("rosp.report.commands", "statement_command", "statement", "Write one doctor's statement (HTML or PDF)."),
         ("rosp.report.commands", "statements_command", "statements", "Write every doctor's statement."),
         ("rosp.report.commands", "report_command", "report", "Write the national report (HTML, PDF)."),
+        ("rosp.reform.command", "reform_command", "reform", "Re-score a run under a reform (TOML): who gains, who loses."),
+        ("rosp.web.command", "serve_command", "serve", "Serve the simulator, the reform page and the JSON API."),
     ):
         if find_spec(module) is not None:
             app.command(name, help=help_)(getattr(import_module(module), func))

@@ -1,0 +1,48 @@
+"""`rosp reform --run OUT --reform FILE --out DIR`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+
+def reform_command(
+    run: Path = typer.Option(..., "--run", help="a completed run directory (rosp run / rosp demo)"),
+    reform: Path = typer.Option(..., "--reform", help="reform TOML file (see reforms/)"),
+    out: Path = typer.Option(..., "--out", help="output directory"),
+) -> None:
+    """Re-score a run under a reform: budget, deciles, losers, safeguard, per-doctor CSV."""
+    from rosp.errors import RospError
+    from rosp.reform.engine import compute, load_run, write_outputs
+    from rosp.reform.model import load_reform
+    from rosp.report.statement import fr_euros
+
+    console = Console()
+    err = Console(stderr=True)
+    try:
+        r = load_reform(reform)
+        the_run = load_run(run)
+        result = compute(the_run, r)
+        write_outputs(result, the_run, out, reform)
+    except RospError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    s = result.summary
+    console.print(f"[bold]{r.title}[/bold]")
+    for b in s["budget"]:
+        console.print(
+            f"  {b['name']} : {fr_euros(b['before'])} → {fr_euros(b['after'])} ({fr_euros(b['delta'])})",
+            highlight=False,
+        )
+    t = s["total"]
+    console.print(f"Total : {fr_euros(t['before'])} → {fr_euros(t['after'])} ({t['delta_pct'] or '—'} %)",
+                  highlight=False)
+    lo = s["losers"]
+    console.print(f"Médecins perdant plus de 10 % : {lo['more_than_10_percent']} ; plus de 100 € : "
+                  f"{lo['more_than_100_euros']}", highlight=False)
+    sg = s["safeguard"]
+    console.print("Clause de sauvegarde : " + ("déclenchée" if sg["triggered"] else "non déclenchée")
+                  + ("" if sg["applies"] else " (ne s'applique pas à cette année)"), highlight=False)
+    console.print(f"-> {out}", highlight=False)

@@ -1,0 +1,298 @@
+"""Re-scoring a completed run under a reform: who gains, who loses, what it costs.
+
+The run's counts (`counts.csv`, `patientele.csv`) are scored again with the
+vectorised scorer (`rosp.scoring.batch.score_batch`) on the reformed catalogue;
+the baseline is the run's own `payments.csv` (what the law pays). Only the
+doctor × programme rows paid in the run (eligible ones) are compared.
+
+Money is handled in integer cents (exact): payable amounts are already rounded
+to the cent by the scorer.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rosp.catalogue import Catalogue, load_catalogue
+from rosp.errors import RospError
+from rosp.reform.model import Reform, apply_reform
+
+DOCTOR_COLUMNS = [
+    "doctor_id", "programme", "patientele", "points_before", "points_after",
+    "euros_before", "euros_after", "delta_euros", "delta_pct",
+]
+LOSS_SHARE = Decimal("0.10")  # « perdent plus de 10 % »
+LOSS_EUROS = 100  # « perdent plus de 100 € » (in euros)
+
+
+class RunReadError(RospError):
+    """The run directory is missing a file the reform needs."""
+
+
+@dataclass
+class Run:
+    """The parts of a completed run the reform engine and the web app need."""
+
+    path: Path
+    year: int
+    counts: pd.DataFrame
+    patientele: pd.DataFrame
+    payments: pd.DataFrame
+    manifest: dict[str, Any]
+    _rates: pd.DataFrame | None = field(default=None, repr=False)
+
+    def rates(self, catalogue: Catalogue) -> pd.DataFrame:
+        """Observed rates of non-neutralised doctor × indicator rows (for percentile objectives)."""
+        if self._rates is None:
+            c = self.counts
+            thr = pd.Series({i.id: i.threshold for i in catalogue.indicators.values()})
+            den = c["denominator"].to_numpy(dtype=float)
+            declared = pd.to_numeric(c["declared_rate"], errors="coerce").to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rate = np.where(~np.isnan(declared), declared, np.where(den > 0, c["numerator"] / den, np.nan))
+            keep = (den >= c["indicator_id"].map(thr).fillna(0).to_numpy()) & ~np.isnan(rate)
+            self._rates = pd.DataFrame({"indicator_id": c["indicator_id"][keep], "rate": rate[keep]})
+        return self._rates
+
+
+def load_run(run_dir: Path | str) -> Run:
+    path = Path(run_dir)
+    need = ("manifest.json", "counts.csv", "patientele.csv", "payments.csv")
+    for name in need:
+        if not (path / name).is_file():
+            raise RunReadError(f"le run ne contient pas {name} (attendu : {', '.join(need)})", file=str(path))
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    counts = pd.read_csv(
+        path / "counts.csv",
+        dtype={"doctor_id": str, "indicator_id": str, "start_rate": str, "declared_rate": str},
+        keep_default_na=False,
+    )
+    pat = pd.read_csv(path / "patientele.csv", dtype={"doctor_id": str, "programme": str})
+    pay = pd.read_csv(path / "payments.csv", dtype={"doctor_id": str, "programme": str, "euros": str})
+    return Run(path, int(manifest["year"]), counts, pat, pay, manifest)
+
+
+def cents(euros: pd.Series) -> np.ndarray:
+    """'975.93' -> 97593 (exact: amounts are at most 2 decimals)."""
+    return np.rint(pd.to_numeric(euros).to_numpy(dtype=float) * 100).astype(np.int64)
+
+
+def money(c: int | np.integer) -> str:
+    return str((Decimal(int(c)) / 100).quantize(Decimal("0.01")))
+
+
+def money_text(c: np.ndarray) -> pd.Series:
+    """Vectorised `money`: integer cents -> '-1.50' text."""
+    c = np.asarray(c, dtype=np.int64)
+    a = np.abs(c)
+    sign = np.where(c < 0, "-", "")
+    whole = (a // 100).astype(str)
+    frac = pd.Series(a % 100).astype(str).str.zfill(2).to_numpy()
+    return pd.Series(sign).str.cat([pd.Series(whole), pd.Series(frac)], sep="").str.replace(
+        r"^(-?\d+)(\d\d)$", r"\1.\2", regex=True)
+
+
+@dataclass
+class ReformResult:
+    reform: Reform
+    year: int
+    doctors: pd.DataFrame  # DOCTOR_COLUMNS (euros as text)
+    summary: dict[str, Any]
+    catalogue: Catalogue
+
+
+def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> ReformResult:
+    """Re-score the run under `reform` and summarise the differences."""
+    from rosp.safeguard import apply_safeguard
+    from rosp.scoring.batch import score_batch
+
+    year = reform.year or run.year
+    if year != run.year:
+        from rosp.reform.model import ReformError
+
+        raise ReformError(
+            f"la réforme vise l'année {year} mais le run est de {run.year} : les comptages ne valent que pour leur année",
+            file=reform.source, row=reform.lines.get("reform.year") or None, column="year",
+        )
+    rates = None
+    if reform.objectives is not None:
+        rates = run.rates(catalogue or load_catalogue(year))
+    reformed = apply_reform(reform, year, rates)
+    res = score_batch(run.counts, run.patientele, year, reformed)
+    after = res.payments[["doctor_id", "programme", "points", "euros"]]
+    base = run.payments[["doctor_id", "programme", "patientele", "points", "euros"]]
+    m = base.merge(after, on=["doctor_id", "programme"], how="left", suffixes=("_before", "_after"))
+    m["euros_after"] = m["euros_after"].fillna("0.00")
+    m["points_after"] = m["points_after"].fillna(0.0)
+    before_c = cents(m["euros_before"])
+    after_c = cents(m["euros_after"])
+    delta_c = after_c - before_c
+
+    # per doctor (a doctor in several programmes is summed for the distribution)
+    per_doc = pd.DataFrame({"doctor_id": m["doctor_id"], "b": before_c, "a": after_c})
+    per_doc = per_doc.groupby("doctor_id", sort=True)[["b", "a"]].sum()
+    db, da = per_doc["b"].to_numpy(), per_doc["a"].to_numpy()
+    dd = da - db
+    losers10 = int(((db > 0) & (dd * 10 < -db)).sum())
+    losers100 = int((dd < -LOSS_EUROS * 100).sum())
+
+    summary: dict[str, Any] = {
+        "reform": {"title": reform.title, "description": reform.description, "sha256": reform.sha256,
+                   "source": reform.source},
+        "year": year,
+        "doctors": int(len(per_doc)),
+        "rows": int(len(m)),
+        "budget": _budget(m["programme"].to_numpy(), before_c, after_c, reformed),
+        "deciles": _deciles(db, da),
+        "losers": {
+            "more_than_10_percent": losers10,
+            "more_than_100_euros": losers100,
+            "winners": int((dd > 0).sum()),
+            "losers": int((dd < 0).sum()),
+            "unchanged": int((dd == 0).sum()),
+        },
+        "specialties": _specialties(m["programme"].to_numpy(), delta_c, reformed),
+    }
+    total_before, total_after = int(before_c.sum()), int(after_c.sum())
+    prev = reform.safeguard.get("previous_total", Decimal(money(total_before)))
+    ref2016 = reform.safeguard.get("baseline_total", Decimal(money(total_before)))
+    # Whether the clause triggers, its coefficient and target depend only on the
+    # national total: the clause is applied to that total (one row). The exact
+    # per-doctor complements are `rosp safeguard --payments` on the doctors file.
+    one = pd.DataFrame({"doctor_id": ["*"], "programme": ["*"], "patientele": [0], "points": [0.0],
+                        "euros": [money(total_after)]})
+    sg = apply_safeguard(one, year, prev, ref2016, reformed.params, source="reform").summary
+    summary["safeguard"] = {
+        k: sg.get(k) for k in ("applies", "triggered", "total_before", "previous_total", "baseline_total",
+                               "drop", "threshold", "coefficient", "complement_total", "total_after", "note")
+    }
+    summary["safeguard"]["reference"] = (
+        "montants de référence du fichier de réforme" if reform.safeguard
+        else "montant de référence = total du run (droit en vigueur)"
+    )
+    summary["total"] = {
+        "before": money(total_before), "after": money(total_after), "delta": money(total_after - total_before),
+        "delta_pct": _pct(total_after - total_before, total_before),
+    }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(before_c > 0, delta_c / np.where(before_c > 0, before_c, 1), np.nan)
+    doctors = pd.DataFrame({
+        "doctor_id": m["doctor_id"],
+        "programme": m["programme"],
+        "patientele": m["patientele"],
+        "points_before": m["points_before"].astype(float),
+        "points_after": m["points_after"].astype(float),
+        "euros_before": m["euros_before"],
+        "euros_after": m["euros_after"],
+        "delta_euros": money_text(delta_c),
+        "delta_pct": pct,
+    })
+    return ReformResult(reform, year, doctors, summary, reformed)
+
+
+def _pct(delta: int, base: int) -> str | None:
+    if base == 0:
+        return None
+    return str((Decimal(delta) / Decimal(base) * 100).quantize(Decimal("0.01")))
+
+
+def _budget(prog: np.ndarray, before: np.ndarray, after: np.ndarray, cat: Catalogue) -> list[dict[str, Any]]:
+    names = {p.slug: p.name for p in cat.programmes}
+    rows = []
+    for slug in sorted(set(prog)):
+        k = prog == slug
+        b, a = int(before[k].sum()), int(after[k].sum())
+        rows.append({"programme": slug, "name": names.get(slug, slug), "doctors": int(k.sum()),
+                     "before": money(b), "after": money(a), "delta": money(a - b), "delta_pct": _pct(a - b, b)})
+    return rows
+
+
+def _deciles(before: np.ndarray, after: np.ndarray) -> list[dict[str, Any]]:
+    """Deciles of baseline payment (rank order, ties broken by doctor id order)."""
+    n = len(before)
+    if n == 0:
+        return []
+    order = np.argsort(before, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    dec = rank * 10 // n
+    rows = []
+    for k in range(10):
+        sel = dec == k
+        if not sel.any():
+            continue
+        b, a = before[sel], after[sel]
+        d = a - b
+        rows.append({
+            "decile": k + 1, "doctors": int(sel.sum()),
+            "baseline_min": money(b.min()), "baseline_max": money(b.max()),
+            "before": money(b.sum()), "after": money(a.sum()), "delta": money(d.sum()),
+            "mean_delta": money(int(round(d.sum() / sel.sum()))),
+            "delta_pct": _pct(int(d.sum()), int(b.sum())),
+            "winners": int((d > 0).sum()), "losers": int((d < 0).sum()),
+        })
+    return rows
+
+
+def _specialties(prog: np.ndarray, delta: np.ndarray, cat: Catalogue) -> list[dict[str, Any]]:
+    """Winners and losers per programme (each programme is one group of SNDS specialties)."""
+    names = {p.slug: p.name for p in cat.programmes}
+    specs = {p.slug: list(p.specialties) for p in cat.programmes}
+    rows = []
+    for slug in sorted(set(prog)):
+        d = delta[prog == slug]
+        rows.append({"programme": slug, "name": names.get(slug, slug), "specialties": specs.get(slug, []),
+                     "winners": int((d > 0).sum()), "losers": int((d < 0).sum()),
+                     "unchanged": int((d == 0).sum()), "delta": money(int(d.sum()))})
+    return rows
+
+
+def doctors_csv(doctors: pd.DataFrame) -> str:
+    from rosp.outputs import _fmt
+
+    out = doctors.copy()
+    out["points_before"] = _fmt(out["points_before"])
+    out["points_after"] = _fmt(out["points_after"])
+    out["delta_pct"] = _fmt(out["delta_pct"].astype(float) * 100, 2)
+    return out[DOCTOR_COLUMNS].to_csv(index=False, lineterminator="\n")
+
+
+def write_outputs(result: ReformResult, run: Run, out_dir: Path | str, reform_path: Path | None = None) -> Path:
+    """summary.json, budget/deciles/specialties CSV, doctors.csv, the reform file, manifest.json."""
+    from rosp.outputs import build_manifest, sha256_file, write_manifest
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    s = result.summary
+    (out / "summary.json").write_text(json.dumps(s, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+                                      encoding="utf-8")
+    for name in ("budget", "deciles", "specialties"):
+        rows = s[name]
+        pd.DataFrame(rows).to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+    (out / "doctors.csv").write_text(doctors_csv(result.doctors), encoding="utf-8")
+    if reform_path is not None:
+        shutil.copyfile(reform_path, out / "reform.toml")
+    else:
+        (out / "reform.toml").write_text(result.reform.text, encoding="utf-8")
+    inputs = {str(run.path / n): sha256_file(run.path / n) for n in ("counts.csv", "patientele.csv", "payments.csv")}
+    manifest = build_manifest(
+        command="reform",
+        year=result.year,
+        catalogue=result.catalogue,
+        inputs=inputs,
+        outputs={"doctors": len(result.doctors), "total_before": s["total"]["before"],
+                 "total_after": s["total"]["after"]},
+        extra={"reform": {"file": str(reform_path or result.reform.source), "sha256": result.reform.sha256,
+                          "title": result.reform.title},
+               "run": str(run.path)},
+    )
+    write_manifest(manifest, out / "manifest.json")
+    return out

@@ -1,0 +1,1 @@
+"""The web application (`rosp serve`): simulator, reform page, run explorer, JSON API."""

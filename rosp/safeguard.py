@@ -190,6 +190,15 @@ def _mapping_years(text: str) -> dict[str, int]:
     return {k.strip(): int(v) for k, v in (item.split(":", 1) for item in text.split(",") if item.strip())}
 
 
+def compared_programmes(params: Parameters, year: int) -> list[str]:
+    """The programmes the clause compares for `year`: the perimeter (``safeguard.perimeter``)
+    less those with no amount for N−1 when ``safeguard.new_programmes`` = exclude."""
+    perimeter = params.get("safeguard.perimeter", year).as_list()
+    first_year = _mapping_years(params.get("safeguard.programme_first_year", year).text)
+    include = params.get("safeguard.new_programmes", year).text == "include"
+    return [p for p in perimeter if include or first_year.get(p, year) <= year - 1]
+
+
 def apply_safeguard(
     payments: pd.DataFrame,
     year: int,
@@ -297,16 +306,14 @@ def apply_safeguard(
             if choice not in RESTORE_CHOICES:
                 raise ParameterError(f"{name}: expected one of {RESTORE_CHOICES}, got {choice!r}")
         perimeter = get("safeguard.perimeter").as_list()
-        first_year = _mapping_years(get("safeguard.programme_first_year").text)
+        get("safeguard.programme_first_year")  # its source goes into the summary
         new_programmes = get("safeguard.new_programmes").text
         if new_programmes not in ("exclude", "include"):
             raise ParameterError(f"safeguard.new_programmes: expected 'exclude' or 'include', got {new_programmes!r}")
         bound = get("safeguard.max_coefficient").decimal
         get("safeguard.previous_total_basis")
         get("safeguard.year_basis")
-        compared = [
-            p for p in perimeter if new_programmes == "include" or first_year.get(p, year) <= year - 1
-        ]
+        compared = compared_programmes(params, year)
         outside = sorted(set(programmes) - set(perimeter))
         if outside:
             raise SafeguardInputError(

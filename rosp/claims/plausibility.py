@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from rosp.claims.validate import SENTINEL_DATE, SENTINEL_YEAR
 from rosp.errors import RospError
 
 
@@ -96,12 +97,16 @@ def _beneficiaries(x: _Extract, year: int) -> None:
                   "impossible birth month (expected 1 to 12)")
     _refuse_first(x, "IR_BEN_R", f"{_int('BEN_NAI_ANN')} > {year + 1}", "BEN_NAI_ANN",
                   f"birth in the future (after the study period of year {year})")
-    _refuse_first(x, "IR_BEN_R", f"{_int('BEN_NAI_ANN')} < 1880", "BEN_NAI_ANN", "impossible birth year (before 1880)")
+    # 1600 is the SNDS placeholder of an unknown year or date (rosp.claims.validate.sentinel_predicate)
+    _refuse_first(x, "IR_BEN_R", f"{_int('BEN_NAI_ANN')} < 1880 AND {_int('BEN_NAI_ANN')} <> {SENTINEL_YEAR}",
+                  "BEN_NAI_ANN", "impossible birth year (before 1880)")
     if x.has("IR_BEN_R", "BEN_DCD_DTE"):
         _refuse_first(
             x, "IR_BEN_R",
             f"TRY_CAST(BEN_DCD_DTE AS DATE) < make_date({_int('BEN_NAI_ANN')}::INT, {_int('BEN_NAI_MOI')}::INT, 1)"
-            f" AND {_int('BEN_NAI_MOI')} BETWEEN 1 AND 12",
+            f" AND {_int('BEN_NAI_MOI')} BETWEEN 1 AND 12"
+            f" AND TRY_CAST(BEN_DCD_DTE AS DATE) <> DATE '{SENTINEL_DATE.isoformat()}'"
+            f" AND {_int('BEN_NAI_ANN')} <> {SENTINEL_YEAR}",
             "BEN_DCD_DTE", "death before birth",
         )
 

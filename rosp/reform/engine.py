@@ -111,7 +111,7 @@ class ReformResult:
 
 def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> ReformResult:
     """Re-score the run under `reform` and summarise the differences."""
-    from rosp.safeguard import apply_safeguard
+    from rosp.safeguard import apply_safeguard, compared_programmes
     from rosp.scoring.batch import score_batch
 
     year = reform.year or run.year
@@ -162,16 +162,26 @@ def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> 
         "specialties": _specialties(m["programme"].to_numpy(), delta_c, reformed),
     }
     total_before, total_after = int(before_c.sum()), int(after_c.sum())
-    prev = reform.safeguard.get("previous_total", Decimal(money(total_before)))
-    ref2016 = reform.safeguard.get("baseline_total", Decimal(money(total_before)))
     # Whether the clause triggers, its coefficient and target depend only on the
-    # national total: the clause is applied to that total (one row). The exact
-    # per-doctor complements are `rosp safeguard --payments` on the doctors file.
-    one = pd.DataFrame({"doctor_id": ["*"], "programme": ["*"], "patientele": [0], "points": [0.0],
-                        "euros": [money(total_after)]})
-    sg = apply_safeguard(one, year, prev, ref2016, reformed.params, source="reform").summary
+    # national totals: the clause is applied to one row per programme, on the
+    # programmes it compares (the run holds no other amount of the perimeter). The
+    # exact per-doctor complements are `rosp safeguard --payments` on the doctors file.
+    progs = m["programme"].to_numpy()
+    compared = set(compared_programmes(reformed.params, year)) if year in _safeguard_years(reformed.params, year) else set()
+    in_scope = np.isin(progs, sorted(compared)) if compared else np.zeros(len(progs), dtype=bool)
+    before_cmp, after_cmp = int(before_c[in_scope].sum()), int(after_c[in_scope].sum())
+    prev = reform.safeguard.get("previous_total", Decimal(money(before_cmp)))
+    ref2016 = reform.safeguard.get("baseline_total", Decimal(money(before_cmp)))
+    names = sorted(set(progs[in_scope])) if compared else sorted(set(progs))
+    one = pd.DataFrame({
+        "doctor_id": ["*"] * len(names), "programme": names, "patientele": [0] * len(names),
+        "points": [0.0] * len(names),
+        "euros": [money(int(after_c[progs == p].sum())) for p in names],
+    })
+    sg = apply_safeguard(one, year, prev, ref2016, reformed.params, source="reform",
+                         current_total=Decimal(money(after_cmp)) if compared else None).summary
     summary["safeguard"] = {
-        k: sg.get(k) for k in ("applies", "triggered", "total_before", "previous_total", "baseline_total",
+        k: sg.get(k) for k in ("applies", "triggered", "outcome_label", "total_before", "previous_total", "baseline_total",
                                "drop", "threshold", "coefficient", "complement_total", "total_after", "note")
     }
     summary["safeguard"]["reference"] = (
@@ -296,3 +306,13 @@ def write_outputs(result: ReformResult, run: Run, out_dir: Path | str, reform_pa
     )
     write_manifest(manifest, out / "manifest.json")
     return out
+
+
+def _safeguard_years(params, year: int) -> list[int]:
+    """The years the safeguard clause applies to (parameter ``safeguard.years``)."""
+    from rosp.catalogue.parameters import ParameterError
+
+    try:
+        return [int(y) for y in params.get("safeguard.years", year).as_list()]
+    except ParameterError:
+        return []

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rosp.catalogue import Catalogue, load_catalogue
+from rosp.catalogue.model import NoTableInForce
 from rosp.errors import RospError
 from rosp.reform.engine import Run, compute, doctors_csv, load_run
 from rosp.reform.model import Reform, parse_reform
@@ -499,7 +500,12 @@ def create_app(run_dir: Path | str, token: str | None = None) -> FastAPI:
 
     # ------------------------------------------------------------------ API
 
-    @app.get("/api/programmes", response_model=list[ProgrammeOut], responses={422: ERRORS[422]})
+    @app.exception_handler(NoTableInForce)
+    async def _no_table(request: Request, exc: NoTableInForce) -> JSONResponse:
+        # a year with no conventional table in force is an unknown resource, not a bug
+        return error_response(404, f"Aucun tableau conventionnel en vigueur pour {exc.year}.")
+
+    @app.get("/api/programmes", response_model=list[ProgrammeOut], responses={404: ERRORS[404], 422: ERRORS[422]})
     def programmes(year: Year = None) -> list[dict[str, Any]]:
         """Les programmes en vigueur pour une année."""
         cat = state.catalogue(year or state.year)

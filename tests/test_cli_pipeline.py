@@ -75,14 +75,18 @@ def test_start_rates_of_the_year_before_pay_progression(with_history):
     assert not prog.empty and (prog["euros"].astype(float) > 0).all(), "the 30 % × progression branch pays"
 
 
-def test_later_year_reuses_the_stored_start_rates(pipeline, cli):
-    r = cli("run", "--year", "2019", "--data", str(pipeline / "data"), "--out", str(pipeline / "run2"),
-            "--start-rates", str(pipeline / "run" / "start_rates.csv"))
+def test_later_year_reuses_the_stored_start_rates(pipeline, cli, tmp_path):
+    """A stored start_rates.csv is used as it is (D fixed for the convention), not re-measured."""
+    stored = pd.read_csv(pipeline / "run" / "start_rates.csv", dtype=str, keep_default_na=False)
+    row = stored.index[(stored["rate"] != "") & (stored["flag"] == "")][0]
+    stored.loc[row, "rate"] = "0.123456"
+    stored.to_csv(tmp_path / "start_rates.csv", index=False)
+    r = cli("run", "--year", "2018", "--data", str(pipeline / "data"), "--out", str(tmp_path / "run2"),
+            "--start-rates", str(tmp_path / "start_rates.csv"))
     assert r.returncode == 0, r.stderr
-    a = pd.read_csv(pipeline / "run" / "counts.csv", dtype=str, keep_default_na=False)
-    b = pd.read_csv(pipeline / "run2" / "counts.csv", dtype=str, keep_default_na=False)
-    m = a.merge(b, on=["doctor_id", "indicator_id"], suffixes=("_18", "_19"))
-    assert len(m) and (m["start_rate_18"] == m["start_rate_19"]).all(), "D fixed for the convention, not rolled"
+    b = pd.read_csv(tmp_path / "run2" / "counts.csv", dtype=str, keep_default_na=False)
+    key = (b["doctor_id"] == stored.loc[row, "doctor_id"]) & (b["indicator_id"] == stored.loc[row, "indicator_id"])
+    assert b.loc[key, "start_rate"].tolist() == ["0.123456"], "the stored D is used, not the year before's rate"
 
 
 def test_baseline_option_is_retired_with_a_clear_message(pipeline, cli, tmp_path):

@@ -143,6 +143,23 @@ def run_command(
            if rejected else ""),
         highlight=False, soft_wrap=True,
     )
+    sr = result.manifest.get("start_rates", {})
+    if result.payments is None:
+        console.print(f"[bold yellow]{result.manifest['outputs'].get('scoring', 'pas de scoring')}[/bold yellow]",
+                      highlight=False, soft_wrap=True)
+    elif sr.get("source") == "measured":
+        f = sr.get("flags", {})
+        console.print(
+            f"Taux de départ mesurés sur {sr.get('reference_period')} : {f.get('measured', 0)} mesurés, "
+            f"{f.get('below_threshold', 0)} sous le seuil, {f.get('not_measured', 0)} non mesurés "
+            f"({out / 'start_rates.csv'}).", highlight=False, soft_wrap=True,
+        )
+    elif sr.get("source") == "file":
+        console.print(f"Taux de départ lus dans {sr.get('file')} ({sr.get('rows')} lignes).",
+                      highlight=False, soft_wrap=True)
+    else:
+        console.print(f"Pas de taux de départ : {sr.get('reason', '')} (règle scoring.missing_start_rate).",
+                      highlight=False, soft_wrap=True)
     n_pay = 0 if result.payments is None else len(result.payments)
     console.print(
         f"Run {year} écrit dans {out}: {len(result.counts)} lignes de comptage, "

@@ -106,12 +106,21 @@ def preflight(data_dir: Path | str) -> Preflight:
         raise DataDirError("--data is a file; a directory holding one file per SNDS table is expected",
                            file=str(data_dir))
     result = Preflight()
-    names = set(TABLES)
+    from rosp.claims.load import find_files
+
+    # the loader's own file matching (archives, yearly PMSI tables), so a file it reads is never "not read"
+    owner: dict[str, str] = {}
+    for table, schema in TABLES.items():
+        for path in find_files(data_dir, schema):
+            owner[path.name] = table
+        for path in data_dir.iterdir():  # a CSV shadowed by its Parquet twin is still a file of the table
+            if path.suffix.lower() == ".csv" and (data_dir / (path.stem + ".parquet")).name in owner:
+                owner.setdefault(path.name, table)
     by_stem: dict[str, list[Path]] = {}
     for path in sorted(data_dir.iterdir()):
         if path.name.startswith("."):
             continue
-        table = _table_of(path.stem, names) if path.suffix.lower() in (".parquet", ".csv") else None
+        table = owner.get(path.name) if path.suffix.lower() in (".parquet", ".csv") else None
         if table is None or not path.is_file():
             result.ignored.append(path.name)
             continue

@@ -254,7 +254,7 @@ SCORE_CASES = [
     Case("score_lenient_counted_rejection", "counts", [*S, "--lenient"], counts(COUNTS + "D1,CAR-99,1,2,,\n"),
          exit=0, money=REF, kind="rejection", fragments=("1 lignes rejetées",)),
     Case("score_year_2016", "messages", ["score", "--year", "2016", *S[1:]],
-         fragments=("2016", "no conventional table")),
+         fragments=("2016", "no table in force")),
     Case("score_patient_id_as_doctor", "leaks", S, counts(COUNTS + f"{PATIENT_LIKE},CAR-99,1,2,,\n"),
          fragments=("unknown indicator",)),
     Case("score_unknown_indicator", "declarations", S, counts(COUNTS + "D1,CAR-99,1,2,,\n"),
@@ -282,7 +282,7 @@ EXPLAIN_CASES = [
 
 ELIG_CASES = [
     Case("eligibility_year_2016", "messages", [*EL[:3], "--year", "2016", "--out", "{out}/e.csv"],
-         fragments=("2016", "no conventional table")),
+         fragments=("2016", "no table in force")),
     Case("eligibility_header_only", "empty", EL, lambda d: _write(d / "doctors.csv", DOCTORS.splitlines()[0] + "\n"),
          fragments=("doctors.csv", "header only")),
     Case("eligibility_zero_bytes", "empty", EL, lambda d: _write(d / "doctors.csv", ""),
@@ -312,7 +312,7 @@ SAFEGUARD_CASES = [
     Case("safeguard_payments_header_only", "empty", SG,
          lambda d: _write(d / "payments.csv", "doctor_id,programme,patientele,points,euros\n"),
          fragments=("payments.csv", "header only")),
-    Case("safeguard_ok_writes_manifest", "outputs", SG,
+    Case("safeguard_ok_writes_manifest", "outputs", [*SG, "--current-total", "1311.49"],
          lambda d: _write(d / "payments.csv", "doctor_id,programme,patientele,points,euros\n"
                           "D1,cardiologie,1000,100,1038.63\nD2,mt-enfant,600,50,272.86\n"),
          exit=0, kind="accepted",
@@ -341,8 +341,8 @@ RUN_CASES = [
          fragments=("--data directory does not exist",)),
     Case("run_data_is_file", "messages", [*R[:3], "--data", "{counts}", "--out", "{out}"],
          fragments=("--data is a file",)),
-    Case("run_year_2017", "messages", ["run", "--year", "2017", "--data", "{data}", "--out", "{out}"],
-         fragments=("2017", "no conventional table")),
+    Case("run_year_2016", "messages", ["run", "--year", "2016", "--data", "{data}", "--out", "{out}"],
+         fragments=("2016", "no table in force")),
     Case("run_year_2019_no_claim", "empty", ["run", "--year", "2019", "--data", "{data}", "--out", "{out}"],
          fragments=("no claim dated in the payment year 2019",)),
     Case("run_truncated_parquet", "messages", R, data(lambda d: _truncate(d, "ER_PRS_F")),

@@ -20,8 +20,9 @@ def test_programmes_and_indicators(client):
     assert slugs == ["cardiologie", "endocrinologie", "gastro-enterologie", "mt-enfant"]
     r = client.get("/api/programmes/mt-enfant/indicators", params={"year": 2018})
     assert r.status_code == 200 and r.json()[0]["id"].startswith("ENF-")
-    # 2017: endocrinology did not exist yet
-    assert "endocrinologie" not in [p["slug"] for p in client.get("/api/programmes?year=2017").json()]
+    # 2017: no conventional table is sourced, so the year is unknown (not 2018's tables reused)
+    r = client.get("/api/programmes?year=2017")
+    assert r.status_code == 404 and "Aucun tableau" in r.json()["message"]
 
 
 def test_unknown_programme_is_404(client):

@@ -258,7 +258,10 @@ def load_claims(
 
     for name, schema in TABLES.items():
         files = find_files(data_dir, schema)
-        if not files and schema.required:
+        # an archive alone (IR_BEN_R_ARC, ER_PRS_F_2017) does not stand for the current table;
+        # yearly PMSI tables (T_MCO18B, ...) have no undated file
+        current = [p for p in files if p.stem.upper() == name or name.startswith("T_MCO")]
+        if not current and schema.required:
             raise MissingTableError(
                 f"required table {name} not found in the data directory", file=f"{name}.parquet"
             )

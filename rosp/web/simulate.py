@@ -7,6 +7,7 @@ payments.csv), plus the branch label and « ce qu'il faudrait »: the numerator
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -101,6 +102,9 @@ def simulate(catalogue: Catalogue, slug: str, year: int, patientele: int, entrie
     for ind in prog.indicators:
         e = given.get(ind.id, Entry(ind.id, 0, 0))
         sc = _score(ind, prog, e, patientele, rules)
+        if ind.id not in given and ind.measurement == "declaration":
+            # same rule as the batch scorer: a declaration-measured indicator with no row was not declared
+            sc = dataclasses.replace(sc, branch="not_declared")
         total += sc.euros
         points += sc.points
         rows.append({

@@ -115,8 +115,11 @@ def test_box_counts(two_runs):
 def test_declarative_rates(two_runs):
     """Declarations supply the numerator; the denominator is the population claims compute."""
     c = pd.read_csv(two_runs[0] / "counts.csv", dtype=str, keep_default_na=False).set_index(["doctor_id", "indicator_id"])
-    # GP1 declares 8/10 on ENF-03: numerator 8 over its 28 MT children under 16 (the patientèle)
-    assert tuple(c.loc[("GP1", "ENF-03"), ["numerator", "denominator", "declared_rate"]]) == ("8", "28", "")
+    # GP1 declares 8/10 on ENF-03: numerator 8 over its MT children under 16 (the patientèle), not 10
+    pat = pd.read_csv(two_runs[0] / "patientele.csv", dtype=str).set_index(["doctor_id", "programme"])
+    children = pat.loc[("GP1", "mt-enfant"), "patientele"]
+    assert children != "10"
+    assert tuple(c.loc[("GP1", "ENF-03"), ["numerator", "denominator", "declared_rate"]]) == ("8", children, "")
     assert tuple(c.loc[("END1", "END-02"), ["numerator", "denominator", "declared_rate"]]) == ("3", "4", "")
     assert tuple(c.loc[("GAS1", "GAS-08"), ["numerator", "denominator", "declared_rate"]]) == ("9", "10", "")
     # CAR1's declaration of 10/10 on CAR-01 is ignored: the counts come from claims

@@ -252,6 +252,12 @@ def catalogue_validate(
         cat = load_catalogue(year, root=path)
     except CatalogueError as exc:
         fail(str(exc))
+    if path is None:  # the bundled catalogue: also catalogue × definitions × parameters × synth
+        from rosp.indicators.consistency import check_consistency
+
+        problems = check_consistency(year)
+        if problems:
+            raise RospError("inconsistent catalogue, definitions, parameters and synth: " + "; ".join(problems))
     console.print(f"catalogue valid: {len(cat.programmes)} programmes for {year}, version {cat.version}")
 
 

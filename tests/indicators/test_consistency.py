@@ -49,3 +49,15 @@ def test_restating_or_missing_facts_rejected(tmp_path, text, fragment, reason):
     f.write_text(text, encoding="utf-8")
     with pytest.raises(DefinitionError, match=fragment):
         load_programme_file(f)
+
+
+def test_catalogue_validate_runs_the_consistency_check(monkeypatch):
+    """`rosp catalogue validate` refuses a bundled catalogue the definitions disagree with."""
+    from typer.testing import CliRunner
+
+    import rosp.indicators.consistency as consistency
+    from rosp.cli import app
+
+    monkeypatch.setattr(consistency, "check_consistency", lambda year=2018: ["CAR-01: label restated"])
+    r = CliRunner().invoke(app, ["catalogue", "validate"])
+    assert r.exit_code == 2 and "CAR-01: label restated" in r.output

@@ -15,53 +15,21 @@ process), then two ratios measured in the same session:
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_section  # noqa: E402
-
-PY = sys.executable
+from common import SCAN, SYNTH, machine, write_section  # noqa: E402
+from common import timed as _timed  # noqa: E402
 
 
 def timed(code: str) -> dict:
-    """Run `code` in a fresh interpreter; it must set `result` (a dict). Adds seconds and peak MiB."""
-    wrapper = textwrap.dedent(
-        """
-        import json, resource, sys, time
-        t0 = time.perf_counter()
-        result = {}
-        exec(compile(sys.argv[1], "<bench>", "exec"))
-        result["seconds"] = time.perf_counter() - t0
-        result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print("@@" + json.dumps(result))
-        """
-    )
-    out = subprocess.run([PY, "-c", wrapper, code], capture_output=True, text=True, check=True)
-    line = next(x for x in out.stdout.splitlines() if x.startswith("@@"))
-    return json.loads(line[2:])
+    """A step in a fresh interpreter; a failure stops the benchmark."""
+    return _timed(code, check=True)
 
 
-SYNTH = "from pathlib import Path; from rosp.synth import generate; generate({n}, 42, 2018, Path({data!r}))"
 RUN = "from pathlib import Path; from rosp.engine.run import run; run(Path({data!r}), 2018, Path({out!r}))"
-SCAN = """
-import duckdb
-from pathlib import Path
-from rosp.claims.schema import TABLES
-con = duckdb.connect()
-rows = 0
-for name, t in TABLES.items():
-    f = Path({data!r}) / f"{{name}}.parquet"
-    if not f.exists():
-        continue
-    aggs = ", ".join(f'sum(hash("{{c}}"))' for c in t.names)
-    rows += con.execute(f"SELECT count(*), {{aggs}} FROM read_parquet('{{f}}')").fetchone()[0]
-result["rows"] = rows
-"""
 PANDAS = "from pathlib import Path; from rosp.engine.reference_pandas import compute; compute(Path({data!r}), 2018)"
 ENGINE3 = """
 from pathlib import Path

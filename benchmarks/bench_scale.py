@@ -18,60 +18,17 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_section  # noqa: E402
+from common import SCAN, SYNTH, machine, timed, write_section  # noqa: E402
 
-PY = sys.executable
-
-WRAPPER = textwrap.dedent(
-    """
-    import json, resource, sys, time
-    t0 = time.perf_counter()
-    result = {}
-    exec(compile(sys.argv[1], "<bench>", "exec"))
-    result["seconds"] = time.perf_counter() - t0
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["children_peak_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print("@@" + json.dumps(result))
-    """
-)
-
-SYNTH = "from pathlib import Path; from rosp.synth import generate; generate({n}, 42, 2018, Path({data!r}))"
 RUN = (
     "from pathlib import Path; from rosp.engine.run import run; "
     "run(Path({data!r}), 2018, Path({out!r}), engine={engine!r}, work_dir=Path({work!r}){extra})"
 )
-SCAN = """
-import duckdb
-from pathlib import Path
-from rosp.claims.schema import TABLES
-con = duckdb.connect()
-rows = 0
-for name, t in TABLES.items():
-    f = Path({data!r}) / f"{{name}}.parquet"
-    if not f.exists():
-        continue
-    aggs = ", ".join(f'sum(hash("{{c}}"))' for c in t.names)
-    rows += con.execute(f"SELECT count(*), {{aggs}} FROM read_parquet('{{f}}')").fetchall()[0][0]
-result["rows"] = rows
-"""
-
-
-def timed(code: str, timeout: float | None = None) -> dict:
-    try:
-        out = subprocess.run([PY, "-c", WRAPPER, code], capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    if out.returncode != 0:
-        return {"error": (out.stderr or "").strip().splitlines()[-1:] or ["failed"]}
-    line = next(x for x in out.stdout.splitlines() if x.startswith("@@"))
-    return json.loads(line[2:])
 
 
 def du(path: Path) -> int:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
 import resource
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -29,3 +33,51 @@ def write_section(name: str, body: str) -> None:
     pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(section, text) if pattern.search(text) else text + section
     RESULTS.write_text(text, encoding="utf-8")
+
+
+# The steps both pipeline benchmarks time, each in a fresh interpreter.
+SYNTH = "from pathlib import Path; from rosp.synth import generate; generate({n}, 42, 2018, Path({data!r}))"
+#: the scan floor: one DuckDB scan decoding every declared column of every input table
+#: (fetchall: duckdb 2 refuses new work on a connection with an unfinished result)
+SCAN = """
+import duckdb
+from pathlib import Path
+from rosp.claims.schema import TABLES
+con = duckdb.connect()
+rows = 0
+for name, t in TABLES.items():
+    f = Path({data!r}) / f"{{name}}.parquet"
+    if not f.exists():
+        continue
+    aggs = ", ".join(f'sum(hash("{{c}}"))' for c in t.names)
+    rows += con.execute(f"SELECT count(*), {{aggs}} FROM read_parquet('{{f}}')").fetchall()[0][0]
+result["rows"] = rows
+"""
+
+_WRAPPER = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    t0 = time.perf_counter()
+    result = {}
+    exec(compile(sys.argv[1], "<bench>", "exec"))
+    result["seconds"] = time.perf_counter() - t0
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["children_peak_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print("@@" + json.dumps(result))
+    """
+)
+
+
+def timed(code: str, timeout: float | None = None, check: bool = False) -> dict:
+    """Run `code` in a fresh interpreter; it sets `result` (a dict). Adds seconds and peak MiB
+    (the process and its children). A failure or time-out is returned as ``{"error": ...}``,
+    or raised with ``check``."""
+    try:
+        out = subprocess.run([sys.executable, "-c", _WRAPPER, code], capture_output=True, text=True,
+                             timeout=timeout, check=check)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if out.returncode != 0:
+        return {"error": (out.stderr or "").strip().splitlines()[-1:] or ["failed"]}
+    line = next(x for x in out.stdout.splitlines() if x.startswith("@@"))
+    return json.loads(line[2:])

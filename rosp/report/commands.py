@@ -13,11 +13,6 @@ from rosp.errors import RospError
 console = Console()
 
 
-def _fail(exc: Exception) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-    raise typer.Exit(2)
-
-
 def statement_command(
     run: Path = typer.Option(..., "--run", help="run directory (rosp run / rosp score)"),
     doctor: str = typer.Option(..., "--doctor", help="doctor id"),
@@ -30,10 +25,8 @@ def statement_command(
     from rosp.report.model import RunData
     from rosp.report.statements import write_statement
 
-    try:
-        path = write_statement(RunData(run, safeguard), doctor, fmt, out, with_patients)
-    except (RospError, RuntimeError) as exc:
-        _fail(exc)
+    # a RospError reaches the CLI's one handler (exit 2, sanitised message)
+    path = write_statement(RunData(run, safeguard), doctor, fmt, out, with_patients)
     console.print(f"relevé {doctor} -> {path}")
 
 
@@ -49,19 +42,16 @@ def statements_command(
     from rosp.report.statements import FORMATS, write_statements
 
     if fmt not in FORMATS:
-        _fail(RospError(f"--format: expected html or pdf, got {fmt!r}"))
+        raise RospError(f"expected html or pdf, got {fmt!r}", column="--format")
     progress = Progress(
         TextColumn("relevés"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
-    try:
-        with progress:
-            task = progress.add_task("relevés", total=None)
-            paths = write_statements(
-                run, out, fmt, jobs=jobs, with_patients=with_patients, safeguard=safeguard,
-                progress=lambda d, t: progress.update(task, completed=d, total=t),
-            )
-    except (RospError, RuntimeError) as exc:
-        _fail(exc)
+    with progress:
+        task = progress.add_task("relevés", total=None)
+        paths = write_statements(
+            run, out, fmt, jobs=jobs, with_patients=with_patients, safeguard=safeguard,
+            progress=lambda d, t: progress.update(task, completed=d, total=t),
+        )
     console.print(f"{len(paths)} relevés ({fmt}) -> {out}")
 
 
@@ -74,8 +64,5 @@ def report_command(
     """Write the national report (HTML, optionally PDF)."""
     from rosp.report.national import write_report
 
-    try:
-        paths = write_report(run, out, pdf=pdf, safeguard=safeguard)
-    except (RospError, RuntimeError) as exc:
-        _fail(exc)
+    paths = write_report(run, out, pdf=pdf, safeguard=safeguard)
     console.print("rapport national -> " + ", ".join(str(p) for p in paths))

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import decimal
 import json
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -65,6 +64,8 @@ import pandas as pd
 
 from rosp.catalogue.parameters import ParameterError, Parameters, load_parameters
 from rosp.errors import RospError
+from rosp.scoring.rounding import MODES as _MODES
+from rosp.scoring.rounding import round_exact
 from rosp.textcsv import read_text_csv
 
 PAYMENT_COLUMNS = ("doctor_id", "programme", "patientele", "points", "euros")
@@ -95,41 +96,6 @@ def parse_rounding(value: str) -> tuple[Decimal, str]:
     if mode not in _MODES:
         raise ParameterError(f"rounding.euros: unsupported rounding mode {mode!r}")
     return Decimal(quantum), mode
-
-
-def _round_up_if(mode: str, sign: int, n: int, r: Fraction) -> bool:
-    half = Fraction(1, 2)
-    return {
-        decimal.ROUND_DOWN: False,
-        decimal.ROUND_UP: r > 0,
-        decimal.ROUND_HALF_UP: r >= half,
-        decimal.ROUND_HALF_DOWN: r > half,
-        decimal.ROUND_HALF_EVEN: r > half or (r == half and n % 2 == 1),
-        decimal.ROUND_CEILING: sign > 0 and r > 0,
-        decimal.ROUND_FLOOR: sign < 0 and r > 0,
-    }[mode]
-
-
-_MODES = (
-    decimal.ROUND_DOWN,
-    decimal.ROUND_UP,
-    decimal.ROUND_HALF_UP,
-    decimal.ROUND_HALF_DOWN,
-    decimal.ROUND_HALF_EVEN,
-    decimal.ROUND_CEILING,
-    decimal.ROUND_FLOOR,
-)
-
-
-def round_exact(value: Fraction, quantum: Decimal, mode: str = decimal.ROUND_HALF_UP) -> Decimal:
-    """Round an exact rational to a multiple of `quantum` (Decimal semantics of `mode`)."""
-    scaled = value / Fraction(quantum)
-    sign = -1 if scaled < 0 else 1
-    magnitude = abs(scaled)
-    n = math.floor(magnitude)
-    if _round_up_if(mode, sign, n, magnitude - n):
-        n += 1
-    return (Decimal(sign * n) * quantum).quantize(quantum)
 
 
 def _ratio_to_decimal(value: Fraction, digits: int = COEFFICIENT_DIGITS) -> Decimal:

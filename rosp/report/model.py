@@ -19,7 +19,7 @@ from rosp.catalogue import CATEGORIES, load_catalogue
 from rosp.report.legal import confidence_fr, legal_words
 from rosp.report.statement import StatementError, fr_euros, fr_number, fr_percent
 from rosp.report.whatif import IndicatorInputs, what_it_would_take
-from rosp.scoring.rules import BRANCHES, RuleParams, to_fraction
+from rosp.scoring.rules import BRANCHES, RuleParams, round_euros, to_fraction
 
 CENT = Decimal("0.01")
 SAFEGUARD_SOURCE = (
@@ -366,7 +366,7 @@ class RunData:
                     "patients": s.patients,
                     "reachable": s.reachable,
                     "more": spec.direction == "higher",
-                    "euros_txt": fr_euros(_round_cent(s.euros)),
+                    "euros_txt": fr_euros(round_euros(s.euros)),  # half away from zero, negatives included
                     "numerator": s.numerator,
                 })
         st = self._start_by_key.get((doctor_id, spec.id))
@@ -444,11 +444,3 @@ def _printed(text: str, direction: str) -> str:
     if text.startswith(("≥", "≤")):
         return text
     return ("≥ " if direction == "higher" else "≤ ") + text
-
-
-def _round_cent(x: Fraction) -> Decimal:
-    from rosp.scoring.rules import round_euros
-
-    if x < 0:
-        return -round_euros(-x)
-    return round_euros(x)

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from rosp.catalogue.parameters import Parameters
+from rosp.scoring.rounding import round_exact
 
 CENT = Decimal("0.01")
 
@@ -207,13 +208,7 @@ def score_indicator(
 
 def round_euros(amount: Fraction) -> Decimal:
     """Round an exact amount to the cent, half-up (parameter `rounding.euros`)."""
-    # Exact: scale to cents as a Fraction, then round half-up on the rational.
-    cents = amount * 100
-    floor = cents.numerator // cents.denominator
-    rem = cents - floor
-    if rem >= Fraction(1, 2):
-        floor += 1
-    return (Decimal(floor) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return round_exact(amount, CENT, ROUND_HALF_UP)
 
 
 def to_fraction(value: str | Decimal | float | None) -> Fraction | None:

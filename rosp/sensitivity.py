@@ -147,12 +147,7 @@ def sensitivity_command(
     from rosp.report.statement import fr_euros
 
     console = Console(width=max(Console().width, 150))
-    err = Console(stderr=True)
-    try:
-        table, summary = sensitivity_table(run)
-    except RospError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    table, summary = sensitivity_table(run)  # a RospError reaches the CLI's one handler (exit 2)
     path = out or run / "sensitivity.csv"
     write_csv(table, path)
     t = Table(title=f"Sensibilité du total {summary['year']} aux lectures inférées des textes")
@@ -172,5 +167,5 @@ def sensitivity_command(
     console.print(f"Total du run : {fr_euros(summary['run_total'])} ; recalculé : {fr_euros(summary['base_total'])} "
                   f"({summary['doctors']} médecins). Tableau : {path}")
     if summary["run_total"] != summary["base_total"]:
-        err.print("[bold yellow]attention :[/bold yellow] le total recalculé diffère de payments.csv "
+        Console(stderr=True).print("[bold yellow]attention :[/bold yellow] le total recalculé diffère de payments.csv "
                   "(run produit par une autre version du code ou des paramètres).")

@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import rosp
 from rosp.engine.backends import QueryBackend, backend_for, duckdb_settings, open_duckdb
 from rosp.engine.evidence import EVIDENCE_COLUMNS, write_programme_evidence
 from rosp.engine.start_rates import catalogue_for_run
 from rosp.indicators.compiler import RESULT_COLUMNS, Compiler
 from rosp.indicators.definitions import ProgrammeDef, load_programmes
+from rosp.io.manifest import write_manifest
 
 ENGINES = ("duckdb", "spark")
 COUNTS_COLUMNS = ["doctor_id", "programme", "indicator_id", "numerator", "denominator", "start_rate", "declared_rate"]
@@ -287,9 +287,7 @@ def _run_on_views(backend, comp, programmes, views, year, out, input_files, star
     outputs["declarations_rejected"] = declarations_rejected
     manifest = _manifest(year, catalogue, input_files or {}, outputs, programmes, load_report)
     manifest["start_rates"] = start_info.manifest()
-    (out / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
+    write_manifest(manifest, out / "manifest.json")
     _tick(progress, "écriture", 1)
     timings["writing"] = time.perf_counter() - t
     timings = {k: round(v, 3) for k, v in timings.items()}
@@ -380,35 +378,24 @@ def _write(out: Path, counts, patientele, indicators, payments, eligibility) -> 
 
 
 def _manifest(year, catalogue, input_files, outputs, programmes, load_report) -> dict[str, Any]:
+    """The run's manifest, through the one builder (rosp.io.manifest), plus what only a
+    run has: the definitions' hashes, the indicator parameters and the load report."""
     from rosp.indicators.definitions import DEFINITIONS_DIR, PROGRAMMES
-    from rosp.outputs import code_version, sha256_file
+    from rosp.io.manifest import build_manifest, sha256_file
 
-    defs = {slug: sha256_file(DEFINITIONS_DIR / f"{stem}.toml") for slug, stem in PROGRAMMES.items()}
-    params = {
-        slug: {
-            "programme": {k: p.value for k, p in sorted(prog.params.items())},
-            "indicators": {i.id: {k: p.value for k, p in sorted(i.params.items())} for i in prog.indicators if i.params},
-        }
-        for slug, prog in programmes.items()
+    extra: dict[str, Any] = {
+        "definitions_sha256": {slug: sha256_file(DEFINITIONS_DIR / f"{stem}.toml") for slug, stem in PROGRAMMES.items()},
+        "indicator_parameters": {
+            slug: {
+                "programme": {k: p.value for k, p in sorted(prog.params.items())},
+                "indicators": {i.id: {k: p.value for k, p in sorted(i.params.items())} for i in prog.indicators if i.params},
+            }
+            for slug, prog in programmes.items()
+        },
     }
-    m: dict[str, Any] = {
-        "command": "run",
-        "year": year,
-        "inputs": dict(sorted(input_files.items())),
-        "code": code_version() if catalogue is not None else {"package": rosp.__version__},
-        "definitions_sha256": defs,
-        "indicator_parameters": params,
-        "outputs": outputs,
-    }
-    if catalogue is not None:
-        m["catalogue"] = {"version": catalogue.version, "content_sha256": catalogue.content_sha256}
-        try:
-            m["parameters"] = catalogue.params.snapshot(year)
-        except Exception:  # noqa: BLE001
-            pass
     if load_report:
-        m["claims"] = load_report
-    return m
+        extra["claims"] = load_report
+    return build_manifest(command="run", year=year, catalogue=catalogue, inputs=input_files, outputs=outputs, extra=extra)
 
 
 def explain_patients(run_dir: str | Path, doctor_id: str, indicator_id: str) -> pd.DataFrame:

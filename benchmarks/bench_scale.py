@@ -124,7 +124,7 @@ def report(args, rows, duck_points, started, load_start) -> None:
         )
     shares = "\n".join(f"- {n:,} {e}: {stage_shares(r['timings'])}" for n, e, _, _, r, _ in rows if "timings" in r)
     body = f"""
-Machine: {machine()} (2 cores, 24 GiB), **shared with 7 other sessions while measured**
+Machine: {machine()} (2 cores, 24 GiB); the machine may be shared with other work while measured
 (load average 1/5/15 min at start {load_start}, at end {load()}; per run in the last column).
 Started {started}. Command: `python benchmarks/bench_scale.py --sizes {' '.join(map(str, args.sizes))}
 --spark-sizes {' '.join(map(str, args.spark_sizes))}`. Each step in a fresh process; `rosp run` with its

@@ -363,13 +363,23 @@ def _specialties(prog: np.ndarray, delta: np.ndarray, cat: Catalogue) -> list[di
 
 
 def doctors_csv(doctors: pd.DataFrame) -> str:
+    """The per-doctor before/after table as CSV text (points to 6 decimals, delta_pct in %)."""
+    import io
+
+    import pyarrow.csv as pv
+
     from rosp.outputs import _fmt
 
-    out = doctors.copy()
-    out["points_before"] = _fmt(out["points_before"])
-    out["points_after"] = _fmt(out["points_after"])
-    out["delta_pct"] = _fmt(out["delta_pct"].astype(float) * 100, 2)
-    return out[DOCTOR_COLUMNS].to_csv(index=False, lineterminator="\n")
+    cols = {c: doctors[c].to_numpy() for c in DOCTOR_COLUMNS}
+    cols["points_before"] = _fmt(doctors["points_before"])
+    cols["points_after"] = _fmt(doctors["points_after"])
+    cols["delta_pct"] = _fmt(doctors["delta_pct"].astype(float) * 100, 2)
+    table = pa.table({c: pa.array(np.asarray(v).astype(str) if c != "patientele" else np.asarray(v, dtype=np.int64))
+                      for c, v in cols.items()})
+    buf = io.BytesIO()
+    # ids, slugs, numbers: nothing needs quoting (Arrow refuses to write a value that would)
+    pv.write_csv(table, buf, pv.WriteOptions(include_header=False, quoting_style="none"))
+    return ",".join(DOCTOR_COLUMNS) + "\n" + buf.getvalue().decode("utf-8")
 
 
 def write_outputs(result: ReformResult, run: Run, out_dir: Path | str, reform_path: Path | None = None) -> Path:

@@ -165,3 +165,15 @@ def test_doctor_page_shows_the_statement_charts(client, a_doctor):
     assert srcs, "the doctor page should embed the per-indicator charts"
     r = client.get(srcs[0])
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml") and "<svg" in r.text
+
+
+def test_serve_workers_build_their_app_from_the_environment(web_run, monkeypatch):
+    """`rosp serve --workers N`: each uvicorn worker builds the application of the run named in ROSP_SERVE_RUN."""
+    from fastapi.testclient import TestClient
+
+    from rosp.web.command import RUN_ENV, app_from_env
+
+    monkeypatch.setenv(RUN_ENV, str(web_run))
+    monkeypatch.delenv("ROSP_API_TOKEN", raising=False)
+    r = TestClient(app_from_env()).get("/api/programmes", params={"year": 2018})
+    assert r.status_code == 200 and r.json()

@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 from collections import OrderedDict
+from functools import lru_cache
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -844,10 +845,73 @@ def create_app(run_dir: Path | str, token: str | None = None) -> FastAPI:
         except ChartError:
             return None
 
+    @app.post("/simulateur/graphiques", response_class=HTMLResponse, include_in_schema=False)
+    async def simulator_charts(request: Request) -> HTMLResponse:
+        """htmx fragment: the simulation's charts, the same as on the statements (one per indicator).
+
+        Form field `payload`: the JSON body of POST /api/simulate."""
+        from pydantic import ValidationError
+        from starlette.concurrency import run_in_threadpool
+
+        form = await request.form()
+        try:
+            body = SimulateIn.model_validate_json(str(form.get("payload") or ""))
+        except ValidationError:
+            return HTMLResponse('<p class="muted">Saisie incomplète : graphiques non mis à jour.</p>')
+        return HTMLResponse(await run_in_threadpool(simulator_charts_html, body))
+
+    def simulator_charts_html(body: SimulateIn) -> str:
+        cat = state.catalogue(body.year)
+        try:
+            prog = cat.programme(body.programme)
+        except KeyError:
+            return '<p class="muted">Programme inconnu pour cette année.</p>'
+        known = {i.id for i in prog.indicators}
+        entries = [Entry(e.indicator_id, e.numerator, e.denominator, e.start_rate, e.declared_rate)
+                   for e in body.indicators if e.indicator_id in known]
+        if len({e.indicator_id for e in entries}) != len(entries):
+            return '<p class="muted">Indicateur en double : graphiques non mis à jour.</p>'
+        sim = simulate(cat, body.programme, body.year, body.patientele, entries)
+        charts = []
+        ok = charts_available()
+        for ind, row in zip(prog.indicators, sim["indicators"], strict=True):
+            neutral = row["neutralised"] == "true" or row["rate"] == ""
+            num, den = int(row["numerator"]), int(row["denominator"])
+            ci = None
+            if den > 0 and not neutral and not ind.declarative:
+                from rosp.report.charts import wilson_interval
+
+                ci = wilson_interval(num, den)
+            svg = simulator_svg(ind.direction, str(ind.intermediate), str(ind.target),
+                                None if neutral else row["rate"], row["start_rate"] or None,
+                                None if ci is None else (round(ci[0], 6), round(ci[1], 6))) if ok else None
+            charts.append({"id": ind.id, "label": ind.label, "branch": row["branch_label"],
+                           "euros": row["euros"], "svg": svg})
+        return templates.get_template("_graphiques.html").render(charts=charts, available=ok)
+
     def pdf_link(doctor_id: str) -> str | None:
         return None
 
     return app
+
+
+@lru_cache(maxsize=4096)
+def simulator_svg(direction: str, intermediate: str, target: str, rate: str | None, start: str | None,
+                  ci: tuple[float, float] | None) -> str | None:
+    """One indicator's chart as a data URI (rosp.report.charts), cached: typing in one
+    row re-renders that row's chart only."""
+    import base64
+
+    from rosp.report.charts import ChartError, indicator_chart_svg
+
+    try:
+        svg = indicator_chart_svg(
+            rate=None if rate is None else Decimal(rate), intermediate=Decimal(intermediate), target=Decimal(target),
+            direction=direction, start_rate=None if start is None else Decimal(start), ci=ci,
+        )
+    except ChartError:
+        return None
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def _safe(fn):

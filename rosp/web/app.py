@@ -12,8 +12,8 @@ import hashlib
 import os
 import secrets
 from collections import OrderedDict
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 

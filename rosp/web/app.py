@@ -406,6 +406,15 @@ class State:
         self.doctor_ids = sorted(set(self.payments["doctor_id"]))
         self._catalogues: dict[int, Catalogue] = {}
         self.reforms: OrderedDict[str, tuple[Reform, Any]] = OrderedDict()
+        self._report = None
+
+    def report_data(self):
+        """The run as the statements read it (rosp.report.model.RunData), built on first use."""
+        if self._report is None:
+            from rosp.report.model import RunData
+
+            self._report = RunData(self.run_dir)
+        return self._report
 
     def catalogue(self, year: int) -> Catalogue:
         if year not in self._catalogues:
@@ -890,7 +899,38 @@ def create_app(run_dir: Path | str, token: str | None = None) -> FastAPI:
         return templates.get_template("_graphiques.html").render(charts=charts, available=ok)
 
     def pdf_link(doctor_id: str) -> str | None:
-        return None
+        from urllib.parse import quote
+
+        return f"/medecins/{quote(doctor_id, safe='')}/releve.pdf"
+
+    pdf_cache: OrderedDict[tuple[str, bool], bytes] = OrderedDict()
+
+    @app.get("/medecins/{doctor_id}/releve.pdf", include_in_schema=False)
+    def doctor_pdf(request: Request, doctor_id: DoctorId) -> Response:
+        """The doctor's statement as PDF (rosp.report, WeasyPrint): the patient annex only with the token."""
+        import tempfile
+
+        from rosp.report.charts import ChartError
+        from rosp.report.statements import write_statement
+
+        if doctor_payload(doctor_id) is None:
+            return not_found("Médecin inconnu dans ce run.")
+        with_patients = authorised(request)
+        key = (doctor_id, with_patients)
+        if key not in pdf_cache:
+            try:
+                data = state.report_data()
+                with tempfile.TemporaryDirectory(prefix="rosp-pdf-") as tmp:
+                    out = write_statement(data, doctor_id, "pdf", Path(tmp) / "releve.pdf", with_patients=with_patients)
+                    pdf_cache[key] = out.read_bytes()
+            except (RospError, ChartError) as exc:
+                return error_response(503, f"Relevé PDF indisponible : {getattr(exc, 'reason', exc)}")
+            while len(pdf_cache) > 32:
+                pdf_cache.popitem(last=False)
+        name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in doctor_id)
+        return Response(pdf_cache[key], media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="releve_{name}.pdf"',
+                                 "Cache-Control": "private, no-store" if with_patients else "private"})
 
     return app
 

@@ -29,7 +29,7 @@ from rosp.reform.model import Reform, apply_reform
 
 DOCTOR_COLUMNS = [
     "doctor_id", "programme", "patientele", "points_before", "points_after",
-    "euros_before", "euros_after", "delta_euros", "delta_pct",
+    "euros_before", "euros_after", "delta_euros", "delta_pct", "specialty",
 ]
 LOSS_SHARE = Decimal("0.10")  # « perdent plus de 10 % »
 LOSS_EUROS = 100  # « perdent plus de 100 € » (in euros)
@@ -117,6 +117,17 @@ class Run:
             }
         return self._cache["baseline"]
 
+    def specialties(self, catalogue: Catalogue) -> tuple[dict[str, str], str]:
+        """Doctor id -> SNDS specialty code ('03'), and where it comes from.
+
+        From the practitioners' referential DA_PRA_R (PFS_PRA_SPE by STA_PFS_NUM) named in the
+        run's manifest, when it is still there (as the statements do); otherwise inferred from
+        the programme (parameter ``eligibility.specialty_programmes``) where the programme has
+        one specialty, and '' (unknown) where it has several."""
+        if "specialties" not in self._cache:
+            self._cache["specialties"] = _read_specialties(self.manifest, catalogue, self.year)
+        return self._cache["specialties"]
+
     def rates(self, catalogue: Catalogue) -> pd.DataFrame:
         """Observed rates of non-neutralised doctor × indicator rows (for percentile objectives)."""
         if self._rates is None:
@@ -130,6 +141,48 @@ class Run:
             keep = (den >= c["indicator_id"].map(thr).fillna(0).to_numpy()) & ~np.isnan(rate)
             self._rates = pd.DataFrame({"indicator_id": c["indicator_id"][keep], "rate": rate[keep]})
         return self._rates
+
+
+SOURCE_REFERENTIAL = "référentiel des praticiens DA_PRA_R du run (PFS_PRA_SPE)"
+SOURCE_PROGRAMME = ("programme du médecin (DA_PRA_R absent ; eligibility.specialty_programmes : "
+                    "spécialité inconnue pour un programme à plusieurs spécialités)")
+
+
+def _read_specialties(manifest: dict[str, Any], catalogue: Catalogue, year: int) -> tuple[dict[str, str], str]:
+    for name in (manifest.get("inputs") or {}):
+        path = Path(name)
+        if path.name == "DA_PRA_R.parquet" and path.is_file():
+            try:
+                import pyarrow.parquet as pq
+
+                t = pq.read_table(path, columns=["STA_PFS_NUM", "PFS_PRA_SPE"])
+            except (OSError, pa.ArrowException, KeyError):
+                break
+            out: dict[str, str] = {}
+            for d, c in zip(t.column("STA_PFS_NUM").to_pylist(), t.column("PFS_PRA_SPE").to_pylist(), strict=True):
+                if d is None or c is None or str(d) in out:
+                    continue
+                try:
+                    out[str(d)] = f"{int(c):02d}"
+                except (TypeError, ValueError):
+                    continue
+            return out, SOURCE_REFERENTIAL
+    return {}, SOURCE_PROGRAMME
+
+
+def _programme_specialty(params, year: int) -> dict[str, str]:
+    """Programme -> its one specialty code ('03'), for programmes with exactly one."""
+    from rosp.catalogue.parameters import ParameterError
+
+    try:
+        mapping = params.get("eligibility.specialty_programmes", year).as_mapping()
+    except ParameterError:
+        return {}
+    by_prog: dict[str, set[str]] = {}
+    for spec, prog in mapping.items():
+        for slug in str(prog).split("+"):
+            by_prog.setdefault(slug.strip(), set()).add(f"{int(spec):02d}")
+    return {p: next(iter(s)) for p, s in by_prog.items() if len(s) == 1}
 
 
 def _np(table: pa.Table, name: str) -> np.ndarray:
@@ -206,7 +259,7 @@ def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> 
     reformed = apply_reform(reform, year, rates)
     base = run.baseline()
     before_c = base["cents"]
-    points_after, after_c, doc_code = _after(run, reformed, year)
+    points_after, after_c, doc_code, doc_ids = _after(run, reformed, year)
     delta_c = after_c - before_c
     progs = base["programme"]
 
@@ -235,8 +288,10 @@ def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> 
             "losers": int((dd < 0).sum()),
             "unchanged": int((dd == 0).sum()),
         },
-        "specialties": _specialties(progs, delta_c, reformed),
     }
+    spec_doc, spec_source = _doctor_specialties(run, reformed, year, doc_ids, doc_code, progs)
+    summary["specialties"] = _specialties(spec_doc, db, da, doc_code, progs)
+    summary["specialty_source"] = spec_source
     total_before, total_after = int(before_c.sum()), int(after_c.sum())
     # Whether the clause triggers, its coefficient and target depend only on the
     # national totals: the clause is applied to one row per programme, on the
@@ -279,6 +334,7 @@ def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> 
         "euros_after": money_text(after_c),
         "delta_euros": money_text(delta_c),
         "delta_pct": pct,
+        "specialty": spec_doc[doc_code] if len(doc_code) else np.array([], dtype=object),
     })
     return ReformResult(reform, year, doctors, summary, reformed)
 
@@ -292,7 +348,7 @@ def _after(run: Run, reformed: Catalogue, year: int) -> tuple[np.ndarray, np.nda
     res = rescore(grid, reformed, year) if grid is not None else None
     if res is not None:
         k = grid.pay_key
-        return res.points[k], res.cents[k], grid.key_doctor[k]
+        return res.points[k], res.cents[k], grid.key_doctor[k], grid.doctors
     from rosp.scoring.batch import score_batch
 
     sb = score_batch(run.counts, run.patientele, year, reformed).payments
@@ -301,8 +357,8 @@ def _after(run: Run, reformed: Catalogue, year: int) -> tuple[np.ndarray, np.nda
     m = keys.merge(sb[["doctor_id", "programme", "points", "euros"]], on=["doctor_id", "programme"], how="left")
     points = m["points"].fillna(0.0).to_numpy(dtype=float)
     after = cents_of_text(m["euros"].fillna("0.00").to_numpy(dtype=object))
-    _, doc = np.unique(base["doctor_id"].astype(str), return_inverse=True)
-    return points, after, doc.astype(np.int64)
+    ids, doc = np.unique(base["doctor_id"].astype(str), return_inverse=True)
+    return points, after, doc.astype(np.int64), ids.astype(object)
 
 
 def _pct(delta: int, base: int) -> str | None:
@@ -349,16 +405,49 @@ def _deciles(before: np.ndarray, after: np.ndarray) -> list[dict[str, Any]]:
     return rows
 
 
-def _specialties(prog: np.ndarray, delta: np.ndarray, cat: Catalogue) -> list[dict[str, Any]]:
-    """Winners and losers per programme (each programme is one group of SNDS specialties)."""
-    names = {p.slug: p.name for p in cat.programmes}
-    specs = {p.slug: list(p.specialties) for p in cat.programmes}
+def _doctor_specialties(run: Run, cat: Catalogue, year: int, doc_ids: np.ndarray, doc_code: np.ndarray,
+                        progs: np.ndarray) -> tuple[np.ndarray, str]:
+    """Each doctor's specialty code (doctor index order; '' when unknown) and its source."""
+    known, source = run.specialties(cat)
+    spec = np.array([known.get(str(d), "") for d in doc_ids], dtype=object)
+    missing = spec == ""
+    if missing.any():
+        by_prog = _programme_specialty(cat.params, year)
+        first = np.full(len(doc_ids), -1, dtype=np.int64)
+        rows = np.arange(len(doc_code))[::-1]
+        first[doc_code[rows]] = rows  # the doctor's first payments row
+        for k in np.flatnonzero(missing):
+            if first[k] >= 0:
+                spec[k] = by_prog.get(str(progs[first[k]]), "")
+        if known:
+            source += " ; à défaut, " + SOURCE_PROGRAMME
+    return spec, source
+
+
+def _specialties(spec: np.ndarray, before: np.ndarray, after: np.ndarray, doc_code: np.ndarray,
+                 progs: np.ndarray) -> list[dict[str, Any]]:
+    """Winners and losers by doctor specialty: each doctor once, with their total across programmes."""
+    from rosp.report.model import SPECIALTIES
+
+    if len(spec) == 0:
+        return []
+    codes, inv = np.unique(spec.astype(str), return_inverse=True)
+    row_spec = inv[doc_code]
     rows = []
-    for slug in sorted(set(prog)):
-        d = delta[prog == slug]
-        rows.append({"programme": slug, "name": names.get(slug, slug), "specialties": specs.get(slug, []),
-                     "winners": int((d > 0).sum()), "losers": int((d < 0).sum()),
-                     "unchanged": int((d == 0).sum()), "delta": money(int(d.sum()))})
+    for k, code in enumerate(codes):
+        sel = inv == k
+        b, a = before[sel], after[sel]
+        d = a - b
+        n = int(sel.sum())
+        label = SPECIALTIES.get(int(code), "autre spécialité") if code else "spécialité inconnue"
+        rows.append({
+            "specialty": code, "label": label, "doctors": n,
+            "programmes": sorted(set(progs[row_spec == k].tolist())),
+            "before": money(int(b.sum())), "after": money(int(a.sum())), "delta": money(int(d.sum())),
+            "mean_delta": money(int(round(d.sum() / n))), "delta_pct": _pct(int(d.sum()), int(b.sum())),
+            "winners": int((d > 0).sum()), "losers": int((d < 0).sum()), "unchanged": int((d == 0).sum()),
+            "losing_more_than_10_percent": int(((b > 0) & (d * 10 < -b)).sum()),
+        })
     return rows
 
 
@@ -392,7 +481,7 @@ def write_outputs(result: ReformResult, run: Run, out_dir: Path | str, reform_pa
     (out / "summary.json").write_text(json.dumps(s, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
                                       encoding="utf-8")
     for name in ("budget", "deciles", "specialties"):
-        rows = s[name]
+        rows = [{k: "; ".join(v) if isinstance(v, list) else v for k, v in r.items()} for r in s[name]]
         pd.DataFrame(rows).to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
     (out / "doctors.csv").write_text(doctors_csv(result.doctors), encoding="utf-8")
     if reform_path is not None:

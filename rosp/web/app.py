@@ -232,13 +232,21 @@ class DecileRow(BaseModel):
 
 
 class SpecialtyRow(BaseModel):
-    programme: str
-    name: str
-    specialties: list[int]
+    """One doctor specialty (SNDS code, e.g. "03"; "" when unknown): each doctor once, total across programmes."""
+
+    specialty: str
+    label: str
+    doctors: int
+    programmes: list[str]
+    before: str
+    after: str
+    delta: str
+    mean_delta: str
+    delta_pct: str | None
     winners: int
     losers: int
     unchanged: int
-    delta: str
+    losing_more_than_10_percent: int
 
 
 class Losers(BaseModel):
@@ -287,6 +295,7 @@ class ReformOut(BaseModel):
     deciles: list[DecileRow]
     losers: Losers
     specialties: list[SpecialtyRow]
+    specialty_source: str
     safeguard: SafeguardOut
     total: Total
 

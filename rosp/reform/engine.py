@@ -251,7 +251,7 @@ def compute(run: Run, reform: Reform, *, catalogue: Catalogue | None = None) -> 
 
         raise ReformError(
             f"la réforme vise l'année {year} mais le run est de {run.year} : les comptages ne valent que pour leur année",
-            file=reform.source, row=reform.lines.get("reform.year") or None, column="year",
+            file=reform.source, line=reform.lines.get("reform.year") or None, column="year",
         )
     rates = None
     if reform.objectives is not None:

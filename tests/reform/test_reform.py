@@ -117,7 +117,7 @@ def test_bad_reform_names_the_line(body, line, words):
     text = HEAD + "\n" + body
     with pytest.raises(ReformError) as exc:
         apply_reform(parse_reform(text, source="r.toml"), 2018, rates=pd.DataFrame({"indicator_id": [], "rate": []}))
-    assert exc.value.row == line, str(exc.value)
+    assert exc.value.line == line and exc.value.row is None, str(exc.value)
     assert words in str(exc.value)
     assert f"r.toml, line {line}" in str(exc.value)
 
@@ -127,7 +127,9 @@ def test_cli_reform_bad_file_exits_2(cli, small_run, tmp_path):
     bad.write_text(HEAD + '[parameters]\npoint_value = "-7"\n')
     r = cli("reform", "--run", str(small_run), "--reform", str(bad), "--out", str(tmp_path / "o"))
     assert r.returncode == 2
-    assert "line 4" in r.stderr and "valeur impossible" in r.stderr
+    # the CLI's one handler: French, the TOML line as an editor shows it (no data-row conversion)
+    assert "ligne 4, clé point_value" in r.stderr and "valeur impossible" in r.stderr
+    assert "du fichier)" not in r.stderr and r.stderr.count("erreur") == 1 and "error:" not in r.stderr
 
 
 def test_cli_reform_writes_outputs(cli, small_run, tmp_path):
@@ -169,3 +171,23 @@ def test_specialty_falls_back_to_the_programme_without_the_referential(small_run
     spec = dict(zip(res.doctors["programme"], res.doctors["specialty"], strict=True))
     assert spec.get("cardiologie", "03") == "03" and spec.get("mt-enfant", "") == ""
     assert "programme" in res.summary["specialty_source"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, english, french",
+    [
+        # reason: a TOML line is printed as the editor shows it, its key as a key
+        ({"file": "r.toml", "line": 3, "column": "point_value"}, "r.toml, line 3, key point_value: x",
+         "fichier r.toml, ligne 3, clé point_value : x"),
+        # reason: a CSV data row keeps its header-offset conversion and its column
+        ({"file": "c.csv", "row": 3, "column": "euros"}, "c.csv, row 3 (line 4), column euros: x",
+         "fichier c.csv, ligne 3 (ligne 4 du fichier), colonne euros : x"),
+    ],
+)
+def test_rosp_error_line_only_form(kwargs, english, french):
+    from rosp.cli import french as to_french
+    from rosp.errors import RospError
+
+    exc = RospError("x", **kwargs)
+    assert str(exc) == english
+    assert to_french(exc) == french

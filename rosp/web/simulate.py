@@ -28,6 +28,11 @@ class Entry:
     declared_rate: float | str | None = None
 
 
+def _decimal_text(x: Fraction) -> str:
+    """A parameter (a decimal in the parameters file) as decimal text: 3/10 -> '0.3' (was '3/10')."""
+    return str(Decimal(x.numerator) / Decimal(x.denominator))
+
+
 def _f6(x: Fraction | None) -> str:
     return "" if x is None else f"{float(x):.6f}"
 
@@ -162,6 +167,6 @@ def simulate(catalogue: Catalogue, slug: str, year: int, patientele: int, entrie
             "points": _f6(points),
             "euros": str(round_euros(total)),
         },
-        "point_value": str(rules.point_value),
-        "intermediate_share": str(rules.intermediate_share),
+        "point_value": _decimal_text(rules.point_value),
+        "intermediate_share": _decimal_text(rules.intermediate_share),
     }

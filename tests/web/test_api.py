@@ -200,3 +200,10 @@ def test_simulator_chart_fragment_has_one_statement_chart_per_indicator(client):
     # an unreadable payload leaves the charts as they were, with a note
     bad = client.post("/simulateur/graphiques", data={"payload": "{"})
     assert bad.status_code == 200 and "<figure" not in bad.text
+
+
+def test_simulate_gives_the_rules_as_decimal_text(client):
+    """The page prints « part à l'objectif intermédiaire 30 % »: the share is '0.3', not the fraction '3/10'."""
+    body = {"programme": "mt-enfant", "year": 2018, "patientele": 600, "indicators": []}
+    out = client.post("/api/simulate", json=body).json()
+    assert out["intermediate_share"] == "0.3" and out["point_value"] == "7"

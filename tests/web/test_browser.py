@@ -96,7 +96,7 @@ def test_typing_a_numerator_shows_the_engine_euros(server, page):
         " && document.querySelector('#sim-charts figure[data-indicator=\"ENF-01\"]').textContent"
         ".includes(\"entre l'objectif intermédiaire\")", arg=n, timeout=30_000)
     assert page.locator('#sim-charts figure[data-indicator="ENF-01"] img').evaluate("img => img.naturalWidth") > 0
-    page.screenshot(path=str(ARTEFACTS / "simulateur.png"), full_page=False)
+    page.screenshot(path=str(ARTEFACTS / "simulateur.png"), full_page=True)
 
 
 def test_reform_page_shows_the_expected_budget(server, page, web_run):

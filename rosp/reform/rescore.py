@@ -231,8 +231,13 @@ def rescore(grid: Grid, catalogue: Catalogue, year: int) -> Rescore | None:
             "intermediate": txt_i, "target": txt_t, "lower": lower, "threshold": threshold,
             "points_max": points_max, "patientele": patientele, "reference_patientele": reference,
         }
+        live = ~neutralised  # a neutralised row scores 0 exactly (decided on integers and NaN)
         for k in risky:
-            scores, total = _exact_rows(cols, b[k], ends[k], rules)
-            tot_points[k] = float(sum((sc.points for sc in scores), Fraction(0)))
+            pts, total = Fraction(0), Fraction(0)
+            for j in np.flatnonzero(live[b[k]:ends[k]]) + b[k]:
+                scores, euros = _exact_rows(cols, j, j + 1, rules)
+                pts += scores[0].points
+                total += euros
+            tot_points[k] = float(pts)
             cents[k] = int(round_euros(total) * 100)
     return Rescore(tot_points, cents.astype(np.int64), len(risky))

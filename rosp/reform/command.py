@@ -13,22 +13,19 @@ def reform_command(
     reform: Path = typer.Option(..., "--reform", help="reform TOML file (see reforms/)"),
     out: Path = typer.Option(..., "--out", help="output directory"),
 ) -> None:
-    """Re-score a run under a reform: budget, deciles, losers, safeguard, per-doctor CSV."""
-    from rosp.errors import RospError
+    """Re-score a run under a reform: budget, deciles, losers, specialties, safeguard, per-doctor CSV.
+
+    A bad reform file or run is a `RospError` (a `ReformError` names the TOML line and key):
+    the CLI's one handler prints it in French and exits 2."""
     from rosp.reform.engine import compute, load_run, write_outputs
     from rosp.reform.model import load_reform
     from rosp.report.statement import fr_euros
 
     console = Console()
-    err = Console(stderr=True)
-    try:
-        r = load_reform(reform)
-        the_run = load_run(run)
-        result = compute(the_run, r)
-        write_outputs(result, the_run, out, reform)
-    except RospError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    r = load_reform(reform)
+    the_run = load_run(run)
+    result = compute(the_run, r)
+    write_outputs(result, the_run, out, reform)
     s = result.summary
     console.print(f"[bold]{r.title}[/bold]")
     for b in s["budget"]:

@@ -59,15 +59,8 @@ TOP_TABLES = ("reform", "parameters", "indicators", "objectives", "safeguard")
 class ReformError(RospError):
     """A reform file names something unknown or gives an impossible value.
 
-    `row` is the 1-based line of the TOML file (not a CSV data row)."""
-
-    def location_text(self) -> str:
-        where = [str(self.file)] if self.file else []
-        if self.row is not None:
-            where.append(f"line {self.row}")
-        if self.column:
-            where.append(f"key {self.column}")
-        return f"{', '.join(where)}: {self.reason}" if where else self.reason
+    Located by `line`, the 1-based line of the TOML file (`RospError`'s line-only form),
+    and `column`, the key on it."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +139,7 @@ class _Locator:
         return self.index.get((table, occ, key)) or self.index.get((table, occ, ""))
 
     def error(self, reason: str, table: str, key: str = "", occ: int = 0) -> ReformError:
-        return ReformError(reason, file=self.source, row=self.line(table, key, occ), column=key or None)
+        return ReformError(reason, file=self.source, line=self.line(table, key, occ), column=key or None)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -170,7 +163,7 @@ def parse_reform(text: str, source: str = "<reform>") -> Reform:
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"at line (\d+), column (\d+)", str(exc))
         row = int(m.group(1)) if m else None
-        raise ReformError(f"TOML invalide : {exc}", file=source, row=row) from None
+        raise ReformError(f"TOML invalide : {exc}", file=source, line=row) from None
     return from_mapping(raw, source=source, text=text, loc=loc)
 
 
@@ -341,7 +334,7 @@ def _error_at(reform: Reform, key: str, reason: str) -> ReformError:
     column = key.split(".", 1)[1] if key.startswith("parameters.") else None
     if key.startswith("indicators.") and key.count(".") >= 2:
         column = key.rsplit(".", 1)[1]
-    return ReformError(reason, file=reform.source, row=row, column=column)
+    return ReformError(reason, file=reform.source, line=row, column=column)
 
 
 def _check_parameters(reform: Reform, year: int) -> None:
@@ -396,7 +389,7 @@ def apply_reform(reform: Reform, year: int, rates: Any = None) -> Catalogue:
         for s in reform.objectives.programmes:
             if s not in slugs:
                 raise ReformError(f"[objectives] programme inconnu {s!r} pour {year}", file=reform.source,
-                                  row=reform.lines.get("objectives.programmes") or reform.objectives.line,
+                                  line=reform.lines.get("objectives.programmes") or reform.objectives.line,
                                   column="programmes")
     objectives = _percentile_objectives(reform.objectives, catalogue, rates) if reform.objectives else {}
     programmes = []
@@ -449,7 +442,7 @@ def _percentile_objectives(obj: Objectives, catalogue: Catalogue, rates: Any) ->
     import numpy as np
 
     if rates is None:
-        raise ReformError("[objectives] : il faut un run pour calculer les centiles", row=obj.line)
+        raise ReformError("[objectives] : il faut un run pour calculer les centiles", line=obj.line)
     out: dict[str, dict[str, Decimal]] = {}
     grouped = {k: g["rate"].to_numpy(dtype=float) for k, g in rates.groupby("indicator_id")}
     for p in catalogue.programmes:

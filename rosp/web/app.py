@@ -13,6 +13,7 @@ import os
 import secrets
 from collections import OrderedDict
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -231,13 +232,21 @@ class DecileRow(BaseModel):
 
 
 class SpecialtyRow(BaseModel):
-    programme: str
-    name: str
-    specialties: list[int]
+    """One doctor specialty (SNDS code, e.g. "03"; "" when unknown): each doctor once, total across programmes."""
+
+    specialty: str
+    label: str
+    doctors: int
+    programmes: list[str]
+    before: str
+    after: str
+    delta: str
+    mean_delta: str
+    delta_pct: str | None
     winners: int
     losers: int
     unchanged: int
-    delta: str
+    losing_more_than_10_percent: int
 
 
 class Losers(BaseModel):
@@ -286,6 +295,7 @@ class ReformOut(BaseModel):
     deciles: list[DecileRow]
     losers: Losers
     specialties: list[SpecialtyRow]
+    specialty_source: str
     safeguard: SafeguardOut
     total: Total
 
@@ -405,6 +415,15 @@ class State:
         self.doctor_ids = sorted(set(self.payments["doctor_id"]))
         self._catalogues: dict[int, Catalogue] = {}
         self.reforms: OrderedDict[str, tuple[Reform, Any]] = OrderedDict()
+        self._report = None
+
+    def report_data(self):
+        """The run as the statements read it (rosp.report.model.RunData), built on first use."""
+        if self._report is None:
+            from rosp.report.model import RunData
+
+            self._report = RunData(self.run_dir)
+        return self._report
 
     def catalogue(self, year: int) -> Catalogue:
         if year not in self._catalogues:
@@ -535,7 +554,7 @@ def create_app(run_dir: Path | str, token: str | None = None) -> FastAPI:
         ]
 
     @app.post("/api/simulate", response_model=SimulateOut, responses=ERRORS)
-    def api_simulate(body: SimulateIn) -> Any:
+    async def api_simulate(body: SimulateIn) -> Any:  # async: pure CPU work of ~0.5 ms, no thread hop
         """Simule la ROSP d'un médecin (règle exacte) : colonnes de `rosp score`, branche, « ce qu'il faudrait »."""
         cat = state.catalogue(body.year)
         try:
@@ -844,10 +863,104 @@ def create_app(run_dir: Path | str, token: str | None = None) -> FastAPI:
         except ChartError:
             return None
 
+    @app.post("/simulateur/graphiques", response_class=HTMLResponse, include_in_schema=False)
+    async def simulator_charts(request: Request) -> HTMLResponse:
+        """htmx fragment: the simulation's charts, the same as on the statements (one per indicator).
+
+        Form field `payload`: the JSON body of POST /api/simulate."""
+        from pydantic import ValidationError
+        from starlette.concurrency import run_in_threadpool
+
+        form = await request.form()
+        try:
+            body = SimulateIn.model_validate_json(str(form.get("payload") or ""))
+        except ValidationError:
+            return HTMLResponse('<p class="muted">Saisie incomplète : graphiques non mis à jour.</p>')
+        return HTMLResponse(await run_in_threadpool(simulator_charts_html, body))
+
+    def simulator_charts_html(body: SimulateIn) -> str:
+        cat = state.catalogue(body.year)
+        try:
+            prog = cat.programme(body.programme)
+        except KeyError:
+            return '<p class="muted">Programme inconnu pour cette année.</p>'
+        known = {i.id for i in prog.indicators}
+        entries = [Entry(e.indicator_id, e.numerator, e.denominator, e.start_rate, e.declared_rate)
+                   for e in body.indicators if e.indicator_id in known]
+        if len({e.indicator_id for e in entries}) != len(entries):
+            return '<p class="muted">Indicateur en double : graphiques non mis à jour.</p>'
+        sim = simulate(cat, body.programme, body.year, body.patientele, entries)
+        charts = []
+        ok = charts_available()
+        for ind, row in zip(prog.indicators, sim["indicators"], strict=True):
+            neutral = row["neutralised"] == "true" or row["rate"] == ""
+            num, den = int(row["numerator"]), int(row["denominator"])
+            ci = None
+            if den > 0 and not neutral and not ind.declarative:
+                from rosp.report.charts import wilson_interval
+
+                ci = wilson_interval(num, den)
+            svg = simulator_svg(ind.direction, str(ind.intermediate), str(ind.target),
+                                None if neutral else row["rate"], row["start_rate"] or None,
+                                None if ci is None else (round(ci[0], 6), round(ci[1], 6))) if ok else None
+            charts.append({"id": ind.id, "label": ind.label, "branch": row["branch_label"],
+                           "euros": row["euros"], "svg": svg})
+        return templates.get_template("_graphiques.html").render(charts=charts, available=ok)
+
     def pdf_link(doctor_id: str) -> str | None:
-        return None
+        from urllib.parse import quote
+
+        return f"/medecins/{quote(doctor_id, safe='')}/releve.pdf"
+
+    pdf_cache: OrderedDict[tuple[str, bool], bytes] = OrderedDict()
+
+    @app.get("/medecins/{doctor_id}/releve.pdf", include_in_schema=False)
+    def doctor_pdf(request: Request, doctor_id: DoctorId) -> Response:
+        """The doctor's statement as PDF (rosp.report, WeasyPrint): the patient annex only with the token."""
+        import tempfile
+
+        from rosp.report.charts import ChartError
+        from rosp.report.statements import write_statement
+
+        if doctor_payload(doctor_id) is None:
+            return not_found("Médecin inconnu dans ce run.")
+        with_patients = authorised(request)
+        key = (doctor_id, with_patients)
+        if key not in pdf_cache:
+            try:
+                data = state.report_data()
+                with tempfile.TemporaryDirectory(prefix="rosp-pdf-") as tmp:
+                    out = write_statement(data, doctor_id, "pdf", Path(tmp) / "releve.pdf", with_patients=with_patients)
+                    pdf_cache[key] = out.read_bytes()
+            except (RospError, ChartError) as exc:
+                return error_response(503, f"Relevé PDF indisponible : {getattr(exc, 'reason', exc)}")
+            while len(pdf_cache) > 32:
+                pdf_cache.popitem(last=False)
+        name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in doctor_id)
+        return Response(pdf_cache[key], media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="releve_{name}.pdf"',
+                                 "Cache-Control": "private, no-store" if with_patients else "private"})
 
     return app
+
+
+@lru_cache(maxsize=4096)
+def simulator_svg(direction: str, intermediate: str, target: str, rate: str | None, start: str | None,
+                  ci: tuple[float, float] | None) -> str | None:
+    """One indicator's chart as a data URI (rosp.report.charts), cached: typing in one
+    row re-renders that row's chart only."""
+    import base64
+
+    from rosp.report.charts import ChartError, indicator_chart_svg
+
+    try:
+        svg = indicator_chart_svg(
+            rate=None if rate is None else Decimal(rate), intermediate=Decimal(intermediate), target=Decimal(target),
+            direction=direction, start_rate=None if start is None else Decimal(start), ci=ci,
+        )
+    except ChartError:
+        return None
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def _safe(fn):

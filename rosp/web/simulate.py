@@ -28,18 +28,48 @@ class Entry:
     declared_rate: float | str | None = None
 
 
+def _decimal_text(x: Fraction) -> str:
+    """A parameter (a decimal in the parameters file) as decimal text: 3/10 -> '0.3' (was '3/10')."""
+    return str(Decimal(x.numerator) / Decimal(x.denominator))
+
+
 def _f6(x: Fraction | None) -> str:
     return "" if x is None else f"{float(x):.6f}"
 
 
+_RULES: dict[tuple[int, int], tuple[object, RuleParams]] = {}
+_OBJECTIVES: dict[tuple[str, str, str], tuple[Fraction, Fraction]] = {}
+
+
+def rules_for(catalogue: Catalogue, year: int) -> RuleParams:
+    """The rules in force, computed once per catalogue object and year (the request path)."""
+    key = (id(catalogue.params), year)
+    hit = _RULES.get(key)
+    if hit is None or hit[0] is not catalogue.params:
+        hit = (catalogue.params, RuleParams.from_parameters(catalogue.params, year))
+        _RULES[key] = hit
+        if len(_RULES) > 64:
+            _RULES.pop(next(iter(_RULES)))
+    return hit[1]
+
+
+def _objectives(ind) -> tuple[Fraction, Fraction]:
+    key = (ind.id, str(ind.intermediate), str(ind.target))
+    hit = _OBJECTIVES.get(key)
+    if hit is None:
+        hit = _OBJECTIVES[key] = (Fraction(ind.intermediate), Fraction(ind.target))
+    return hit
+
+
 def _score(ind, prog: Programme, e: Entry, patientele: int, rules: RuleParams, numerator=None, declared=None):
+    intermediate, target = _objectives(ind)
     return score_indicator(
         numerator=e.numerator if numerator is None else numerator,
         denominator=e.denominator,
         start_rate=to_fraction(e.start_rate),
         declared_rate=to_fraction(e.declared_rate) if declared is None else declared,
-        intermediate=Fraction(ind.intermediate),
-        target=Fraction(ind.target),
+        intermediate=intermediate,
+        target=target,
         direction=ind.direction,
         threshold=ind.threshold,
         points_max=ind.points,
@@ -59,8 +89,9 @@ def _needed(ind, prog, e: Entry, patientele: int, rules: RuleParams, sc) -> dict
         return {"text": "Objectif cible atteint : tous les points de l'indicateur sont acquis.", "steps": []}
     steps = []
     declared = to_fraction(e.declared_rate)
-    for name, label, obj in (("intermediate", "l'objectif intermédiaire", Fraction(ind.intermediate)),
-                             ("target", "l'objectif cible", Fraction(ind.target))):
+    fi, ft = _objectives(ind)
+    for name, label, obj in (("intermediate", "l'objectif intermédiaire", fi),
+                             ("target", "l'objectif cible", ft)):
         reached = sc.rate is not None and (sc.rate >= obj if ind.direction == "higher" else sc.rate <= obj)
         if reached:
             continue
@@ -94,7 +125,7 @@ def simulate(catalogue: Catalogue, slug: str, year: int, patientele: int, entrie
              doctor_id: str = "simulation") -> dict[str, Any]:
     """Score one doctor × programme exactly; rows and totals as `rosp score` writes them."""
     prog = catalogue.programme(slug)
-    rules = RuleParams.from_parameters(catalogue.params, year)
+    rules = rules_for(catalogue, year)
     given = {e.indicator_id: e for e in entries}
     rows = []
     total = Fraction(0)
@@ -136,6 +167,6 @@ def simulate(catalogue: Catalogue, slug: str, year: int, patientele: int, entrie
             "points": _f6(points),
             "euros": str(round_euros(total)),
         },
-        "point_value": str(rules.point_value),
-        "intermediate_share": str(rules.intermediate_share),
+        "point_value": _decimal_text(rules.point_value),
+        "intermediate_share": _decimal_text(rules.intermediate_share),
     }

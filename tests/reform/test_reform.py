@@ -117,7 +117,7 @@ def test_bad_reform_names_the_line(body, line, words):
     text = HEAD + "\n" + body
     with pytest.raises(ReformError) as exc:
         apply_reform(parse_reform(text, source="r.toml"), 2018, rates=pd.DataFrame({"indicator_id": [], "rate": []}))
-    assert exc.value.row == line, str(exc.value)
+    assert exc.value.line == line and exc.value.row is None, str(exc.value)
     assert words in str(exc.value)
     assert f"r.toml, line {line}" in str(exc.value)
 
@@ -127,10 +127,67 @@ def test_cli_reform_bad_file_exits_2(cli, small_run, tmp_path):
     bad.write_text(HEAD + '[parameters]\npoint_value = "-7"\n')
     r = cli("reform", "--run", str(small_run), "--reform", str(bad), "--out", str(tmp_path / "o"))
     assert r.returncode == 2
-    assert "line 4" in r.stderr and "valeur impossible" in r.stderr
+    # the CLI's one handler: French, the TOML line as an editor shows it (no data-row conversion)
+    assert "ligne 4, clé point_value" in r.stderr and "valeur impossible" in r.stderr
+    assert "du fichier)" not in r.stderr and r.stderr.count("erreur") == 1 and "error:" not in r.stderr
 
 
 def test_cli_reform_writes_outputs(cli, small_run, tmp_path):
     r = cli("reform", "--run", str(small_run), "--reform", str(REFORMS / "point-750.toml"), "--out", str(tmp_path / "o"))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "o" / "doctors.csv").is_file()
+
+
+def test_winners_and_losers_by_doctor_specialty_count_each_doctor_once(small_run):
+    """Per specialty of the doctor (DA_PRA_R of the run), each doctor once with their total across
+    programmes; the per-programme budget table stays."""
+    run = load_run(small_run)
+    res = compute(run, parse_reform((REFORMS / "regle-2017.toml").read_text()))
+    s = res.summary
+    assert "DA_PRA_R" in s["specialty_source"]
+    assert sum(r["doctors"] for r in s["specialties"]) == s["doctors"]
+    assert sum(r["winners"] + r["losers"] + r["unchanged"] for r in s["specialties"]) == s["doctors"]
+    assert sum(int(r["delta"].replace(".", "")) for r in s["specialties"]) == int(s["total"]["delta"].replace(".", ""))
+    # the doctor's specialty is the referential's, not the programme's
+    pra = pd.read_parquet(Path(small_run).parent / "data" / "DA_PRA_R.parquet", columns=["STA_PFS_NUM", "PFS_PRA_SPE"])
+    truth = {str(d): f"{int(c):02d}" for d, c in zip(pra["STA_PFS_NUM"], pra["PFS_PRA_SPE"], strict=True)}
+    assert {d: sp for d, sp in zip(res.doctors["doctor_id"], res.doctors["specialty"], strict=True)} == {
+        d: truth[d] for d in res.doctors["doctor_id"]}
+    codes = {r["specialty"] for r in s["specialties"]}
+    assert codes == set(res.doctors["specialty"])
+    assert [b["programme"] for b in s["budget"]] == sorted(set(res.doctors["programme"]))
+
+
+def test_specialty_falls_back_to_the_programme_without_the_referential(small_run, tmp_path):
+    """Without DA_PRA_R (a run moved away from its claims), a one-specialty programme gives the
+    specialty and mt-enfant (GPs and paediatricians) is 'unknown'."""
+    import shutil
+
+    shutil.copytree(small_run, tmp_path / "run", ignore=shutil.ignore_patterns("evidence"))
+    m = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    m["inputs"] = {}
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps(m))
+    res = compute(load_run(tmp_path / "run"), parse_reform(HEAD))
+    spec = dict(zip(res.doctors["programme"], res.doctors["specialty"], strict=True))
+    assert spec.get("cardiologie", "03") == "03" and spec.get("mt-enfant", "") == ""
+    assert "programme" in res.summary["specialty_source"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, english, french",
+    [
+        # reason: a TOML line is printed as the editor shows it, its key as a key
+        ({"file": "r.toml", "line": 3, "column": "point_value"}, "r.toml, line 3, key point_value: x",
+         "fichier r.toml, ligne 3, clé point_value : x"),
+        # reason: a CSV data row keeps its header-offset conversion and its column
+        ({"file": "c.csv", "row": 3, "column": "euros"}, "c.csv, row 3 (line 4), column euros: x",
+         "fichier c.csv, ligne 3 (ligne 4 du fichier), colonne euros : x"),
+    ],
+)
+def test_rosp_error_line_only_form(kwargs, english, french):
+    from rosp.cli import french as to_french
+    from rosp.errors import RospError
+
+    exc = RospError("x", **kwargs)
+    assert str(exc) == english
+    assert to_french(exc) == french

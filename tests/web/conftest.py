@@ -1,4 +1,4 @@
-"""A small demo-like run served by the web application (TestClient, in-process)."""
+"""The web application on the session's shared small run (TestClient, in-process)."""
 
 import pytest
 
@@ -6,14 +6,9 @@ TOKEN = "jeton-de-test-0123456789"
 
 
 @pytest.fixture(scope="session")
-def web_run(tmp_path_factory):
-    from rosp.engine.run import run
-    from rosp.synth import generate
-
-    root = tmp_path_factory.mktemp("web_run")
-    generate(20_000, 7, 2018, root / "data")
-    run(root / "data", 2018, root / "run")
-    return root / "run"
+def web_run(demo_like_run):
+    """The session's shared small run (tests/conftest.py), served read-only."""
+    return demo_like_run
 
 
 @pytest.fixture(scope="session")

@@ -57,3 +57,30 @@ def test_the_scan_can_fail_with_the_token_the_explorer_shows_patients(token_clie
     assert _leaks({"page": page}, patient_ids), "the doctor page with the token should list the evidence"
     # and the same page without the header shows none
     assert _leaks({"page": token_client.get(f"/medecins/{a_doctor}").text}, patient_ids) == []
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    import shutil
+    import subprocess
+
+    tool = shutil.which("pdftotext")
+    assert tool, "pdftotext not found: apt-get install -y poppler-utils (make system-deps)"
+    f = tmp_path / "releve.pdf"
+    f.write_bytes(pdf)
+    return subprocess.run([tool, str(f), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_explorer_links_the_statement_pdf_without_patients(client, web_run, patient_ids, a_doctor, tmp_path):
+    """/medecins/{id} links its statement PDF (rosp.report, WeasyPrint); without the token it names no
+    patient. (The doctor id in the text shows the extraction works; the annex with the token is the
+    statements' own path, tested in tests/report, and too slow to render here for the busiest doctor.)"""
+    page = client.get(f"/medecins/{a_doctor}").text
+    link = re.search(r'href="(/medecins/[^"]+\.pdf)"', page)
+    assert link, "no PDF link on the run explorer"
+    r = client.get(link.group(1))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content[:4] == b"%PDF"
+    text = _pdf_text(r.content, tmp_path)
+    assert a_doctor in text
+    assert not [p for p in patient_ids if p in text]
+    assert client.get("/medecins/000000000/releve.pdf").status_code == 404

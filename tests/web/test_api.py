@@ -165,3 +165,45 @@ def test_doctor_page_shows_the_statement_charts(client, a_doctor):
     assert srcs, "the doctor page should embed the per-indicator charts"
     r = client.get(srcs[0])
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml") and "<svg" in r.text
+
+
+def test_serve_workers_build_their_app_from_the_environment(web_run, monkeypatch):
+    """`rosp serve --workers N`: each uvicorn worker builds the application of the run named in ROSP_SERVE_RUN."""
+    from fastapi.testclient import TestClient
+
+    from rosp.web.command import RUN_ENV, app_from_env
+
+    monkeypatch.setenv(RUN_ENV, str(web_run))
+    monkeypatch.delenv("ROSP_API_TOKEN", raising=False)
+    r = TestClient(app_from_env()).get("/api/programmes", params={"year": 2018})
+    assert r.status_code == 200 and r.json()
+
+
+def test_simulator_chart_fragment_has_one_statement_chart_per_indicator(client):
+    """The htmx fragment of the simulator: the statements' chart (SVG) for every indicator of the programme."""
+    import base64
+    import json
+    import re
+
+    body = {"programme": "mt-enfant", "year": 2018, "patientele": 640,
+            "indicators": [{"indicator_id": "ENF-01", "numerator": 21, "denominator": 37, "start_rate": 0.4}]}
+    r = client.post("/simulateur/graphiques", data={"payload": json.dumps(body)})
+    assert r.status_code == 200
+    figures = re.findall(r'<figure class="chart" data-indicator="([A-Z]+-\d+)"', r.text)
+    from rosp.catalogue import load_catalogue
+
+    assert figures == [i.id for i in load_catalogue(2018).programme("mt-enfant").indicators]
+    uris = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', r.text)
+    assert len(uris) == len(figures)
+    assert base64.b64decode(uris[0]).startswith(b"<svg")
+    assert "entre l&#39;objectif intermédiaire et l&#39;objectif cible" in r.text.split("ENF-02")[0]
+    # an unreadable payload leaves the charts as they were, with a note
+    bad = client.post("/simulateur/graphiques", data={"payload": "{"})
+    assert bad.status_code == 200 and "<figure" not in bad.text
+
+
+def test_simulate_gives_the_rules_as_decimal_text(client):
+    """The page prints « part à l'objectif intermédiaire 30 % »: the share is '0.3', not the fraction '3/10'."""
+    body = {"programme": "mt-enfant", "year": 2018, "patientele": 600, "indicators": []}
+    out = client.post("/api/simulate", json=body).json()
+    assert out["intermediate_share"] == "0.3" and out["point_value"] == "7"

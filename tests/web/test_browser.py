@@ -89,7 +89,14 @@ def test_typing_a_numerator_shows_the_engine_euros(server, page):
         " return t.replace(/[^0-9,-]/g, '') === want; }", arg=want, timeout=15_000)
     branch = row.locator('[data-o="branch_label"]').inner_text()
     assert branch == "entre l'objectif intermédiaire et l'objectif cible"
-    page.screenshot(path=str(ARTEFACTS / "simulateur.png"), full_page=False)
+    # the charts of the statements, one per indicator, re-rendered server-side (htmx fragment)
+    n = page.locator("#indicators tbody tr").count()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#sim-charts figure img[src^=\"data:image/svg+xml\"]').length === n"
+        " && document.querySelector('#sim-charts figure[data-indicator=\"ENF-01\"]').textContent"
+        ".includes(\"entre l'objectif intermédiaire\")", arg=n, timeout=30_000)
+    assert page.locator('#sim-charts figure[data-indicator="ENF-01"] img').evaluate("img => img.naturalWidth") > 0
+    page.screenshot(path=str(ARTEFACTS / "simulateur.png"), full_page=True)
 
 
 def test_reform_page_shows_the_expected_budget(server, page, web_run):

@@ -75,10 +75,11 @@
   async function recompute() {
     const mine = ++seq;
     $("status").textContent = "calcul…";
+    const sent = JSON.stringify(payload());
     let res;
     try {
       res = await fetch("/api/simulate", {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload()),
+        method: "POST", headers: { "Content-Type": "application/json" }, body: sent,
       });
     } catch (err) { $("status").textContent = "serveur injoignable"; return; }
     const body = await res.json();
@@ -99,7 +100,16 @@
     }
     $("total-points").textContent = fr(body.payment.points, 2);
     $("total-euros").textContent = fr(body.payment.euros, 2) + " €";
+    charts(sent, mine);
     $("rules").textContent = `Valeur du point ${fr(body.point_value, 2)} € ; part à l'objectif intermédiaire ${fr(Number(body.intermediate_share) * 100, 0)} %.`;
+  }
+
+  // The charts: an htmx fragment rendered server-side (Altair + vl-convert, as on the statements).
+  function charts(sent, mine) {
+    if (!window.htmx) { setTimeout(() => { if (mine === seq) charts(sent, mine); }, 100); return; }
+    htmx.ajax("POST", "/simulateur/graphiques", {
+      target: "#sim-charts", swap: "innerHTML", values: { payload: sent },
+    });
   }
 
   function schedule() { clearTimeout(timer); timer = setTimeout(recompute, 120); }

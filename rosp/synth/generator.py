@@ -31,6 +31,10 @@ from rosp.synth.population import (
 from rosp.synth.scenarios import SCENARIOS, Ctx, background, load_start, specialist_patienteles
 
 CHUNK = 50_000
+#: Synthetic assumption: a child's médecin traitant declaration date is drawn as
+#: opening + u ** CHILD_MT_SKEW × (span to 31/12/N), u uniform: with 3, 79 % of the
+#: declarations of 2017-2018 are made by the end of 2017 (docs/synth.md "History").
+CHILD_MT_SKEW = 3
 #: share of ER_PRS_F lines duplicated then cancelled, partially regularised, and
 #: repeated as information lines (DPN_QLF = 71)
 P_DUP_CANCEL, P_PARTIAL, P_INFO = 0.010, 0.005, 0.008
@@ -170,7 +174,11 @@ def _patients(rng: np.random.Generator, n: int, g0: int, year: int, seed: int, r
     i = np.flatnonzero(ped)
     mt[i] = reg.sample(rng, "paediatrician", len(i))
     lo_start = np.where(child, np.maximum(day(2017, 1, 1), birth + 20), day(2005, 7, 1)).astype(np.int64)
-    mt_start = (lo_start + rng.random(n) * np.maximum(END - 1 - lo_start, 1)).astype(np.int64)
+    # children's declarations cluster after the opening of the child MT on 1/1/2017
+    # (CHILD_MT_SKEW), so that the year before has its child patientèle too
+    u = rng.random(n)
+    u = np.where(child, u ** CHILD_MT_SKEW, u)
+    mt_start = (lo_start + u * np.maximum(END - 1 - lo_start, 1)).astype(np.int64)
     mt[(mt_start >= END) | (death < mt_start)] = -1
     change = (mt >= 0) & (mt_start < Y1 - 30) & (rng.random(n) < 0.05)
     mt_change = np.where(change, Y1 + (rng.random(n) * (END - 30 - Y1)).astype(np.int64), NEVER)
@@ -630,7 +638,9 @@ def _previous_year_registry(reg: Registry, seed: int, year: int) -> Registry:
 def _previous_year_pass(P: dict, reg: Registry, prev_reg: Registry, prev_gt: GroundTruth, st: State, seed: int,
                         year: int, ci: int, floors: dict[str, int], ald: AldBuffer):
     """The scenarios of N-1 on the same patients (ages, médecin traitant and vital
-    status at 31/12/N-1): their claims dated before 1/1/N, their stays, and the ground
+    status at 31/12/N-1): their claims and stays of N-2 and N-1 (the specialist
+    patientèle of N-1 counts contacts over N-2..N-1; older history is left to the pass
+    of N, so the cohort of N-1 weighs little on N's look-back windows), and the ground
     truth of N-1 in `prev_gt` (the starting rates the engine should measure)."""
     y = year - 1
     end_prev = day(year)
@@ -650,13 +660,13 @@ def _previous_year_pass(P: dict, reg: Registry, prev_reg: Registry, prev_gt: Gro
         if scenario not in (background, specialist_patienteles):  # N writes the contacts of N-1
             scenario(ctx)
     ev = dcir.concat()
-    keep = (ev["day"] >= ctx.Y2) & (ev["day"] < end_prev) & (ev["day"] >= birth[ev["pid"]]) & (ev["day"] <= death[ev["pid"]])
+    keep = (ev["day"] >= ctx.Y1) & (ev["day"] < end_prev) & (ev["day"] >= birth[ev["pid"]]) & (ev["day"] <= death[ev["pid"]])
     ev = {k: v[keep] for k, v in ev.items()}
     consumer = np.zeros(P["n"], dtype=bool)
     consumer[ev["pid"][(ev["day"] >= ctx.Y2) & (ev["qty"] > 0)]] = True
     ctx.flush_gt(consumer)
     _box_ground_truth(prev_gt, prev_reg, ev, y)
-    stays = [s for s in pmsi.stays if ctx.Y2 <= s[1] and s[1] + s[2] < end_prev and born[s[0]]]
+    stays = [s for s in pmsi.stays if ctx.Y1 <= s[1] and s[1] + s[2] < end_prev and born[s[0]]]
     return ev, stays
 
 

@@ -29,6 +29,10 @@ from common import write_section  # noqa: E402
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "method.md"
 BEGIN, END = "<!-- waterfall:begin -->", "<!-- waterfall:end -->"
 
+#: eligibility.csv reasons decided by the opt-out windows and CAPI rules of §5.
+S5_REASONS = ("eligible_capi_superseded", "eligible_opt_out_invalid_late", "eligible_opt_out_invalid_early",
+              "eligible_opt_out_expired", "opted_out", "opted_out_capi_superseded", "capi_not_superseded")
+
 #: (section, switch, how) for what a run directory cannot replay.
 NOT_SWITCHABLE = [
     ("§2 fenêtres de chargement (L-04, L-24)", "END-03 sur 3 ans au lieu de 10",
@@ -36,7 +40,7 @@ NOT_SWITCHABLE = [
     ("§3 déclarations (L-08..L-10)", "accepter un taux déclaré sur un indicateur calculé",
      "le ROSP_DECL synthétique ne déclare que des indicateurs déclaratifs : effet nul sur la démo ; "
      "le dénominateur calculé par les sinistres vient du moteur (relance nécessaire)"),
-    ("§4 clause de sauvegarde (L-05, L-06)", "—",
+    ("§4 clause de sauvegarde (L-05, L-06)", "coefficient non borné, périmètre d'un seul médecin",
      "`rosp safeguard` s'applique aux totaux nationaux, hors total de la démo : effet nul ici"),
     ("§6 définitions L-11..L-23 (hors END-07)", "anciennes définitions",
      "les lectures sont des paramètres des définitions ($param), lus par le compilateur : "
@@ -74,13 +78,17 @@ def waterfall(run: Path) -> tuple[list[dict], dict]:
 
     def add(section: str, switch: str, value: Decimal) -> None:
         diff = base - value
-        pct = (diff / base * 100).quantize(Decimal("0.1"), ROUND_HALF_UP) if base else Decimal(0)
+        pct = (diff / base * 100).quantize(Decimal("0.1"), ROUND_HALF_UP) if base else Decimal("0.0")
         rows.append({"section": section, "switch": switch, "total_off": value, "effect": diff, "pct": pct})
 
     add("§1 taux de départ (L-01..L-03)", "aucun taux de départ (avant l'issue 7)",
         total(cnt=counts.assign(start_rate="")))
-    add("§5 éligibilité (L-07, L-28, L-30)", "tous les médecin × programme payés (ni droit d'opposition ni CAPI)",
-        total(eligible=None))
+    if elig is not None:
+        s5 = elig["reason"].isin(S5_REASONS)
+        widened = elig.loc[elig["eligible"].str.lower().isin(["true", "1"]) | s5, ["doctor_id", "programme"]]
+        add("§5 éligibilité dans le temps (L-07, L-28, L-30)",
+            f"médecin × programme décidés par les fenêtres d'opposition ou la CAPI payés ({int(s5.sum())} lignes)",
+            total(eligible=widened))
     paid = dataclasses.replace(cat, params=cat.params.with_overrides({"scoring.provisional_definitions": "paid"}))
     add("§6 END-07 provisoire (L-13)", "END-07 payé (scoring.provisional_definitions = paid)", total(c=paid))
     return rows, {"year": year, "base": base, "run": run}
@@ -100,7 +108,8 @@ def render(rows: list[dict], info: dict) -> str:
         "|---|---|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['section']} | {r['switch']} | {fr(r['total_off'])} | {fr(r['effect'])} | {r['pct']} % |")
+        pct = str(r["pct"]).replace(".", ",")
+        lines.append(f"| {r['section']} | {r['switch']} | {fr(r['total_off'])} | {fr(r['effect'])} | {pct} % |")
     lines += ["", "Non rejouable depuis un répertoire de run :", ""]
     for section, switch, why in NOT_SWITCHABLE:
         lines.append(f"- {section} — {switch} : {why}.")

@@ -543,12 +543,6 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
             "MTT_PFS_NUM": pa.array([reg.pfs[reg.doc_cab_main[d]] for d in doc], type=pa.string()),
             "MTT_DEP_DTE": _dates(dtd), "MTT_FIN_DTE": _dates(np.where(dtf >= NEVER, SENTINEL_DAY, dtf)),
         })
-        alive_mt = (P["death"] >= END) & (P["mt"] >= 0)
-        months = (END - P["birth"]) / 30.44
-        for k, mask in (("ENF-03", P["age"] < 16), ("ENF-08", (months >= 4) & (months < 12)),
-                        ("ENF-09", (P["age"] >= 3) & (P["age"] <= 5))):
-            sel = alive_mt & mask
-            extra[k] += np.bincount(P["mt"][sel], minlength=reg.n_doctors)
         dcir, pmsi, ald = DcirBuffer(), PmsiBuffer(), AldBuffer()
         ctx = Ctx(rng=rng, reg=reg, gt=gt, ccam_vocab=st.ccam_vocab, year=year, n=n, age=P["age"], sex=P["sex"],
                   birth=P["birth"].astype(np.int64), death=P["death"], mt_doc=P["mt"], dcir=dcir, pmsi=pmsi, ald=ald,
@@ -570,6 +564,15 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
         consumer[ev["pid"][(ev["day"] >= ctx.Y2) & (ev["qty"] > 0)]] = True
         ctx.flush_gt(consumer)
         _box_ground_truth(gt, reg, ev, year)
+        # declared populations: the doctor's MT children of the "consommante" patientèle
+        # (>= 1 reimbursed care in N), the population claims compute (method.md §1), so
+        # that a declaration does not exceed it and get rejected
+        alive_mt = (P["death"] >= END) & (P["mt"] >= 0) & consumer
+        months = (END - P["birth"]) / 30.44
+        for k, mask in (("ENF-03", P["age"] < 16), ("ENF-08", (months >= 4) & (months < 12)),
+                        ("ENF-09", (P["age"] >= 3) & (P["age"] <= 5))):
+            sel = alive_mt & mask
+            extra[k] += np.bincount(P["mt"][sel], minlength=reg.n_doctors)
         _dcir_tables(w, st, reg, P, ev, rng, year)
         pmsi.stays = [s for s in pmsi.stays
                       if floors["PMSI"] <= s[1] < END and s[1] + s[2] <= P["death"][s[0]]]

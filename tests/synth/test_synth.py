@@ -316,3 +316,6 @@ def test_run_measures_its_own_starting_rates_on_one_extract(runs, tmp_path):
     filled = (scored["start_rate"] != "").mean()
     assert filled >= 0.6, filled
     assert (scored["branch"] == "progression").any()
+    # the synthetic declared populations stay within what claims compute (no rejected declaration)
+    rej = tmp_path / "run" / "rejected" / "ROSP_DECL.csv"
+    assert not rej.exists() or len(pd.read_csv(rej)) == 0

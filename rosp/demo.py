@@ -1,12 +1,13 @@
 """`rosp demo`: the whole chain on embedded data, no server, no external file.
 
-1. generate a synthetic SNDS extract (seeded, deterministic) for the year and for
-   the year before (same seed, so the same doctors);
-2. run the year before without scoring (no 2017 table is sourced): its rates are
-   the starting rates (taux de départ) reset by avenant 6;
-3. run claims → patientèles → indicators → scoring → payments, with evidence,
-   reusing those starting rates (`--start-rates`);
-4. print the national summary, the starting rates and one doctor's French statement.
+1. generate ONE synthetic SNDS extract (seeded, deterministic) holding the history
+   every definition reads (PMSI from N-10 for END-03, DCIR from its earliest
+   window) and the care of the year before;
+2. run claims → patientèles → indicators → scoring → payments, with evidence: the
+   run measures the starting rates (taux de départ, reset by avenant 6) itself on
+   the year before, from the same extract;
+3. print the national summary, the starting rates, END-03's history and one
+   doctor's French statement.
 """
 
 from __future__ import annotations
@@ -68,6 +69,31 @@ def start_rate_summary(run_dir: Path, console: Console) -> None:
         f"{BRANCHES.get(b, b)} {int(n)}" for b, n in sorted(counts.items())))
 
 
+def history_summary(data: Path, run_dir: Path, year: int, console: Console) -> None:
+    """END-03 reads ten years of hospital stays: the thyroidectomies of the one extract
+    by PMSI year, and END-03's denominator in the run."""
+    import duckdb
+
+    from rosp.indicators.codelists import load_codelist
+
+    files = [str(p) for p in sorted(data.glob("T_MCO??A.parquet"))]
+    if not files:
+        return
+    codes = [e.code for e in load_codelist("thyroidectomy_ccam").entries]
+    rows = duckdb.sql(
+        "SELECT 2000 + CAST(regexp_extract(filename, 'T_MCO(\\d\\d)A', 1) AS INTEGER) AS y, count(*) "
+        "FROM read_parquet(?, filename = true) WHERE list_contains(?, CDC_ACT) GROUP BY y ORDER BY y",
+        params=[files, codes]).fetchall()
+    if not rows:
+        return
+    counts = pd.read_csv(run_dir / "counts.csv", dtype={"doctor_id": str})
+    den = int(counts.loc[counts["indicator_id"] == "END-03", "denominator"].sum())
+    old = sum(n for y, n in rows if y < year - 3)
+    console.print(
+        f"Historique END-03 (thyroïdectomie « durant les dix années précédentes ») : séjours de {rows[0][0]} à "
+        f"{rows[-1][0]}, dont {old} avant {year - 3} ; {den} patients au dénominateur d'END-03.")
+
+
 def demo_command(
     out: Path = typer.Option(Path("out/demo"), "--out", help="where to write data and results"),
     patients: int = typer.Option(100_000, "--patients"),
@@ -88,24 +114,20 @@ def demo_command(
             highlight=False)
         raise typer.Exit(2)
     data, run_dir = out / "data", out / "run"
-    prev_data, prev_run = out / f"data-{year - 1}", out / f"run-{year - 1}"
     with _progress(console) as bar:
-        for y, d in ((year - 1, prev_data), (year, data)):
-            synth_task = bar.add_task(f"données synthétiques {y}", total=patients)
-            generate(patients, seed, y, d, progress=lambda k, t, task=synth_task: bar.update(task, completed=k, total=t))
+        synth_task = bar.add_task(f"données synthétiques {year} (et historique)", total=patients)
+        generate(patients, seed, year, data, progress=lambda k, t: bar.update(synth_task, completed=k, total=t))
         tasks: dict[str, int] = {}
 
-        def on_stage(stage: str, done: int, total: int, prefix: str = "") -> None:
-            key = prefix + stage
-            if key not in tasks:
-                tasks[key] = bar.add_task(key, total=total)
-            bar.update(tasks[key], completed=done, total=total)
+        def on_stage(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
 
-        run(prev_data, year - 1, prev_run, progress=lambda s, d, t: on_stage(s, d, t, f"{year - 1} "))
-        start = prev_run / "rates.csv" if (prev_run / "rates.csv").exists() else prev_run / "start_rates.csv"
-        run(data, year, run_dir, start_rates=start, progress=on_stage)
+        run(data, year, run_dir, progress=on_stage)
     national_summary(run_dir, console)
     start_rate_summary(run_dir, console)
+    history_summary(data, run_dir, year, console)
     pay = pd.read_csv(run_dir / "payments.csv", dtype={"doctor_id": str, "euros": str})
     pay["eur"] = pay["euros"].map(Decimal)
     example = pay.sort_values(["eur", "doctor_id"], ascending=[False, True]).iloc[0]["doctor_id"]

@@ -32,6 +32,7 @@ REPLAYABLE = (
     "scoring.lower_is_better_rule",
     "scoring.intermediate_share",
     "scoring.patientele_cap",
+    "scoring.provisional_definitions",
     "start_rates.below_threshold",
 )
 COLUMNS = [

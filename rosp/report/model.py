@@ -353,7 +353,7 @@ class RunData:
                 if lo < float(goal) < hi:
                     straddles.append(name)
         steps = []
-        if not declared and not spec.declarative and rate is not None and not neutral:
+        if not declared and not spec.declarative and rate is not None and not neutral and branch != "not_payable":
             x = IndicatorInputs(
                 numerator=num, denominator=den, start_rate=start,
                 intermediate=Fraction(spec.intermediate), target=Fraction(spec.target),

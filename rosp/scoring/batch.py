@@ -130,7 +130,7 @@ def _cents_text(cents: np.ndarray) -> pd.Series:
 
 
 _EXACT_FIELDS = (
-    "numerator", "denominator", "start_rate", "declared_rate", "intermediate", "target",
+    "indicator_id", "numerator", "denominator", "start_rate", "declared_rate", "intermediate", "target",
     "lower", "threshold", "points_max", "patientele", "reference_patientele",
 )
 
@@ -153,10 +153,16 @@ def _exact_rows(cols: dict[str, np.ndarray], lo: int, hi: int, rules: RuleParams
             patientele=int(cols["patientele"][k]),
             reference_patientele=int(cols["reference_patientele"][k]),
             rules=rules,
+            payable=rules.payable(str(cols["indicator_id"][k])),
         )
         scores.append(sc)
         total += sc.euros
     return scores, total
+
+
+def _final_branch(branch: str, undeclared: bool) -> str:
+    """A declaration-measured indicator with no row is "not_declared", unless it is not payable."""
+    return "not_declared" if undeclared and branch != "not_payable" else branch
 
 
 def _exact_group(rows: pd.DataFrame, rules: RuleParams) -> tuple[list, Fraction]:
@@ -198,6 +204,10 @@ def score_batch(
     real = np.where(neutralised, 0.0, real)
     branch = branch_vec(np.nan_to_num(rate), start, i, t, lower, neutralised, rules.missing_start, rules.lower_rule)
     branch = np.where(g["undeclared"].to_numpy(dtype=bool), "not_declared", branch)
+    # A provisional definition earns nothing (`scoring.provisional_definitions`).
+    unpaid = g["indicator_id"].isin(rules.non_payable).to_numpy(dtype=bool)
+    real = np.where(unpaid, 0.0, real)
+    branch = np.where(unpaid, "not_payable", branch)
     w = g["patientele"].to_numpy(dtype=float) / g["reference_patientele"].to_numpy(dtype=float)
     if rules.patientele_cap is not None:
         w = np.minimum(w, float(rules.patientele_cap))
@@ -231,7 +241,7 @@ def score_batch(
         scores, total = _exact_rows(cols, lo, hi, rules)
         for j, sc in enumerate(scores):
             real[lo + j] = float(sc.realisation)
-            branch[lo + j] = "not_declared" if g["undeclared"].iat[lo + j] else sc.branch
+            branch[lo + j] = _final_branch(sc.branch, bool(g["undeclared"].iat[lo + j]))
             points[lo + j] = float(sc.points)
             euros[lo + j] = float(sc.euros)
         tot_points[k] = float(sum((sc.points for sc in scores), Fraction(0)))
@@ -291,7 +301,7 @@ def score_batch_reference(
                     "start_rate": to_fraction(r.start_rate),
                     "neutralised": sc.neutralised,
                     "realisation": sc.realisation,
-                    "branch": "not_declared" if r.undeclared else sc.branch,
+                    "branch": _final_branch(sc.branch, bool(r.undeclared)),
                     "points_max": int(r.points_max),
                     "points": sc.points,
                     "euros": sc.euros,

@@ -37,6 +37,7 @@ BRANCHES: dict[str, str] = {
     "no_start_rate": "sous l'objectif intermédiaire, sans taux de départ",
     "neutralised": "neutralisé (dénominateur sous le seuil minimal)",
     "not_declared": "non déclaré",
+    "not_payable": "indicateur provisoire, non rémunéré (définition non calculable dans le SNDS)",
 }
 
 
@@ -45,6 +46,16 @@ BRANCHES: dict[str, str] = {
 #: (D = C: no progression); the run then stores C as D for the following years.
 MISSING_START_RULES = ("no_progression", "zero", "first_measured_level")
 LOWER_RULES = ("mirror", "mirror_no_progression")
+#: Readings of `scoring.provisional_definitions`.
+PROVISIONAL_RULES = ("not_paid", "paid")
+
+
+def provisional_indicators() -> frozenset[str]:
+    """Ids of the indicators whose definition is provisional (`payable = false` in
+    rosp/indicators/definitions/*.toml, with its source): the one place the flag lives."""
+    from rosp.indicators.definitions import load_programmes
+
+    return frozenset(i.id for p in load_programmes().values() for i in p.indicators if not i.payable)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,11 @@ class RuleParams:
     point_value: Fraction
     rule_version: str
     missing_start: str = "no_progression"
+    #: indicators paid 0 points, branch "not_payable" (`scoring.provisional_definitions`)
+    non_payable: frozenset[str] = frozenset()
+
+    def payable(self, indicator_id: str) -> bool:
+        return indicator_id not in self.non_payable
 
     @classmethod
     def from_parameters(cls, params: Parameters, year: int) -> RuleParams:
@@ -72,6 +88,9 @@ class RuleParams:
         if missing not in MISSING_START_RULES:
             raise ValueError(f"scoring.missing_start_rate: unknown value {missing!r}")
         cap = params.get("scoring.patientele_cap", year).text
+        provisional = params.get("scoring.provisional_definitions", year).text
+        if provisional not in PROVISIONAL_RULES:
+            raise ValueError(f"scoring.provisional_definitions: unknown value {provisional!r}")
         return cls(
             year=year,
             intermediate_share=Fraction(params.get("scoring.intermediate_share", year).decimal),
@@ -81,6 +100,7 @@ class RuleParams:
             point_value=Fraction(params.get("point_value", year).decimal),
             rule_version=params.get("scoring.rule_version", year).text,
             missing_start=missing,
+            non_payable=provisional_indicators() if provisional == "not_paid" else frozenset(),
         )
 
 
@@ -186,10 +206,18 @@ def score_indicator(
     patientele: int,
     reference_patientele: int,
     rules: RuleParams,
+    payable: bool = True,
 ) -> IndicatorScore:
-    """Score one indicator: neutralisation, realisation, weighted points, euros (exact)."""
+    """Score one indicator: neutralisation, realisation, weighted points, euros (exact).
+
+    A non-payable indicator (`payable` False: a provisional definition, see
+    `RuleParams.non_payable`) keeps its rate and neutralisation but earns 0 points,
+    branch "not_payable"."""
     rate = observed_rate(numerator, denominator, declared_rate)
-    if denominator < threshold or rate is None:
+    neutral = denominator < threshold or rate is None
+    if not payable:
+        return IndicatorScore(rate, neutral, Fraction(0), Fraction(0), Fraction(0), "not_payable")
+    if neutral:
         return IndicatorScore(rate, True, Fraction(0), Fraction(0), Fraction(0), "neutralised")
     r, branch = realisation_branch(
         rate,

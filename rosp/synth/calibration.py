@@ -239,7 +239,67 @@ def patientele_rows(gt: GroundTruth, doctor_programmes: dict[str, np.ndarray]) -
     return out
 
 
-def render_markdown(rows: list[dict], patients: int, seed: int, year: int) -> str:
+def start_rate_rows(prev: GroundTruth, doctor_programmes: dict[str, np.ndarray], ref_year: int) -> list[dict]:
+    """Starting rates the extract implies (ground truth of the pass of N-1): per claims-
+    measured indicator, the share of the programme's doctors with a D (denominator at
+    the seuil in N-1) and the quartiles of D, against the objectives I and T."""
+    rows = []
+    for i, spec in enumerate(SPECS):
+        if spec.declarative:
+            continue
+        docs = doctor_programmes[spec.programme]
+        den, num = prev.den[i][docs], prev.num[i][docs]
+        ok = den >= spec.minimum
+        d = num[ok] / den[ok] if ok.any() else np.array([])
+        q = np.percentile(d, [25, 50, 75]) if len(d) else np.full(3, np.nan)
+        below_i = (d > spec.intermediate) if spec.lower_is_better else (d < spec.intermediate)
+        rows.append({
+            "programme": spec.programme, "id": spec.id, "direction": "lower" if spec.lower_is_better else "higher",
+            "doctors": int(len(docs)), "filled": int(ok.sum()), "q1": float(q[0]), "median": float(q[1]),
+            "q3": float(q[2]), "intermediate": spec.intermediate, "target": spec.target,
+            "short_of_i": int(below_i.sum()), "ref_year": ref_year,
+        })
+    return rows
+
+
+def _start_rate_markdown(rows: list[dict]) -> list[str]:
+    def pct(x: float) -> str:
+        return "n/a" if x != x else f"{100 * x:.1f} %"
+
+    ref = rows[0]["ref_year"] if rows else ""
+    lines = [
+        "",
+        f"## Starting rates (taux de départ, reference period {ref})",
+        "",
+        "The extract also holds the care of the year before, played by the same scenarios on",
+        "the same patients, with each doctor's expected rate one step (synthetic drift, docs/synth.md)",
+        "worse than in N; `rosp run --year N` measures the starting rates D on it. Per programme,",
+        "the share of doctor × indicator pairs (claims-measured indicators) that get a D (denominator",
+        "at the seuil in N-1), then per indicator the quartiles of D and the doctors whose D is short",
+        "of the intermediate objective (they can earn the progression branch).",
+        "",
+        "| programme | doctor × indicator | with a D | share |",
+        "|---|---|---|---|",
+    ]
+    for prog in sorted({r["programme"] for r in rows}):
+        sub = [r for r in rows if r["programme"] == prog]
+        tot, fil = sum(r["doctors"] for r in sub), sum(r["filled"] for r in sub)
+        lines.append(f"| {prog} | {tot} | {fil} | {pct(fil / tot if tot else float('nan'))} |")
+    lines += [
+        "",
+        "| programme | indicator | dir. | doctors with D / all | D Q1 | D median | D Q3 | obj. int. | target | D short of I |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['programme']} | {r['id']} | {r['direction']} | {r['filled']} / {r['doctors']} | {pct(r['q1'])} | "
+            f"{pct(r['median'])} | {pct(r['q3'])} | {pct(r['intermediate'])} | {pct(r['target'])} | {r['short_of_i']} |"
+        )
+    return lines
+
+
+def render_markdown(rows: list[dict], patients: int, seed: int, year: int,
+                    start_rows: list[dict] | None = None) -> str:
     def pct(x: float) -> str:
         return "n/a" if x != x else f"{100 * x:.1f} %"
 
@@ -283,5 +343,10 @@ def render_markdown(rows: list[dict], patients: int, seed: int, year: int) -> st
                 f"| {r['programme']} | {r['doctors']} | {r['published_mean']:.0f} | {r['reference']} | "
                 f"{r['mean']:.0f} | {r['p10']:.0f} | {r['median']:.0f} | {r['p90']:.0f} |"
             )
+    if start_rows is not None:
+        lines += _start_rate_markdown(start_rows)
+    else:
+        lines += ["", "## Starting rates", "", "No history of the year before in this extract (`year_before` off):",
+                  "a run of N finds no starting rate to measure."]
     lines.append("")
     return "\n".join(lines)

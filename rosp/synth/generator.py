@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,9 +28,13 @@ from rosp.synth.population import (
     load_pyramid,
     month_start_after,
 )
-from rosp.synth.scenarios import SCENARIOS, Ctx
+from rosp.synth.scenarios import SCENARIOS, Ctx, background, load_start, specialist_patienteles
 
 CHUNK = 50_000
+#: Synthetic assumption: a child's médecin traitant declaration date is drawn as
+#: opening + u ** CHILD_MT_SKEW × (span to 31/12/N), u uniform: with 3, 79 % of the
+#: declarations of 2017-2018 are made by the end of 2017 (docs/synth.md "History").
+CHILD_MT_SKEW = 3
 #: share of ER_PRS_F lines duplicated then cancelled, partially regularised, and
 #: repeated as information lines (DPN_QLF = 71)
 P_DUP_CANCEL, P_PARTIAL, P_INFO = 0.010, 0.005, 0.008
@@ -169,7 +174,11 @@ def _patients(rng: np.random.Generator, n: int, g0: int, year: int, seed: int, r
     i = np.flatnonzero(ped)
     mt[i] = reg.sample(rng, "paediatrician", len(i))
     lo_start = np.where(child, np.maximum(day(2017, 1, 1), birth + 20), day(2005, 7, 1)).astype(np.int64)
-    mt_start = (lo_start + rng.random(n) * np.maximum(END - 1 - lo_start, 1)).astype(np.int64)
+    # children's declarations cluster after the opening of the child MT on 1/1/2017
+    # (CHILD_MT_SKEW), so that the year before has its child patientèle too
+    u = rng.random(n)
+    u = np.where(child, u ** CHILD_MT_SKEW, u)
+    mt_start = (lo_start + u * np.maximum(END - 1 - lo_start, 1)).astype(np.int64)
     mt[(mt_start >= END) | (death < mt_start)] = -1
     change = (mt >= 0) & (mt_start < Y1 - 30) & (rng.random(n) < 0.05)
     mt_change = np.where(change, Y1 + (rng.random(n) * (END - 30 - Y1)).astype(np.int64), NEVER)
@@ -493,8 +502,18 @@ def _declarations(gt: GroundTruth, reg: Registry, extra: dict[str, np.ndarray], 
     }
 
 
-def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progress | None = None) -> SynthSummary:
-    """Write a synthetic SNDS extract (one Parquet per schema table) into `out_dir`."""
+def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progress | None = None,
+             year_before: bool = True) -> SynthSummary:
+    """Write a synthetic SNDS extract (one Parquet per schema table) into `out_dir`.
+
+    The claims reach back as far as the definitions' windows (the loader's
+    `load_periods`). With `year_before` (default) the scenarios are also played on
+    N-1 for the same patients, so that `rosp run --year N` measures its own starting
+    rates on N-1 from this one extract; `ground_truth.csv` stays the world of N
+    decided by the pass of N, and `ground_truth_previous.csv` holds that of N-1.
+    Without it the extract is the world of N alone, which the engine must reproduce
+    exactly (tests/synth: the carried-over N-1 cohort legitimately enters N's
+    look-back windows, so with it engine counts and ground truth of N differ)."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -502,7 +521,12 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
     st = State(reg)
     gt = GroundTruth(reg.n_doctors)
     w = Writers(out_dir)
-    w.pmsi_years = tuple(range(year - 2, year + 1))
+    # claims from the load start of each family (the definitions' windows): PMSI from
+    # N-10 for END-03's thyroidectomy, DCIR from the earliest DCIR window
+    floors = {f: load_start(year, f) for f in ("DCIR", "PMSI")}
+    w.pmsi_years = tuple(range(_year_of(floors["PMSI"]), year + 1))
+    prev_reg = _previous_year_registry(reg, seed, year)
+    prev_gt = GroundTruth(reg.n_doctors)
     # children counts per MT for the declarative denominators (ENF-03 <16, ENF-08 4-12 months, ENF-09 3-5 y)
     extra = {k: np.zeros(reg.n_doctors, dtype=np.int64) for k in ("ENF-03", "ENF-08", "ENF-09")}
     n_chunks = max(1, -(-patients // CHUNK))
@@ -519,27 +543,39 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
             "MTT_PFS_NUM": pa.array([reg.pfs[reg.doc_cab_main[d]] for d in doc], type=pa.string()),
             "MTT_DEP_DTE": _dates(dtd), "MTT_FIN_DTE": _dates(np.where(dtf >= NEVER, SENTINEL_DAY, dtf)),
         })
-        alive_mt = (P["death"] >= END) & (P["mt"] >= 0)
-        months = (END - P["birth"]) / 30.44
-        for k, mask in (("ENF-03", P["age"] < 16), ("ENF-08", (months >= 4) & (months < 12)),
-                        ("ENF-09", (P["age"] >= 3) & (P["age"] <= 5))):
-            sel = alive_mt & mask
-            extra[k] += np.bincount(P["mt"][sel], minlength=reg.n_doctors)
         dcir, pmsi, ald = DcirBuffer(), PmsiBuffer(), AldBuffer()
         ctx = Ctx(rng=rng, reg=reg, gt=gt, ccam_vocab=st.ccam_vocab, year=year, n=n, age=P["age"], sex=P["sex"],
-                  birth=P["birth"].astype(np.int64), death=P["death"], mt_doc=P["mt"], dcir=dcir, pmsi=pmsi, ald=ald)
+                  birth=P["birth"].astype(np.int64), death=P["death"], mt_doc=P["mt"], dcir=dcir, pmsi=pmsi, ald=ald,
+                  floors=floors)
         for scenario in SCENARIOS:
             scenario(ctx)
+        # the year before, same patients: the care of N-1 that the starting rates are
+        # measured on (avenant 6 reset them on N-1, docs/synth.md "History")
+        prev = _previous_year_pass(P, reg, prev_reg, prev_gt, st, seed, year, ci, floors, ald) if year_before else None
         ev = dcir.concat()
-        keep = ((ev["day"] >= ctx.Y0) & (ev["day"] < END) & (ev["day"] >= P["birth"][ev["pid"]])
+        if prev is not None:
+            pev, pstays = prev
+            ev = {k: np.concatenate([ev[k], pev[k]]) for k in ev}
+            pmsi.stays.extend(pstays)
+        keep = ((ev["day"] >= floors["DCIR"]) & (ev["day"] < END) & (ev["day"] >= P["birth"][ev["pid"]])
                 & (ev["day"] <= P["death"][ev["pid"]]))
         ev = {k: v[keep] for k, v in ev.items()}
         consumer = np.zeros(n, dtype=bool)
         consumer[ev["pid"][(ev["day"] >= ctx.Y2) & (ev["qty"] > 0)]] = True
         ctx.flush_gt(consumer)
         _box_ground_truth(gt, reg, ev, year)
+        # declared populations: the doctor's MT children of the "consommante" patientèle
+        # (>= 1 reimbursed care in N), the population claims compute (method.md §1), so
+        # that a declaration does not exceed it and get rejected
+        alive_mt = (P["death"] >= END) & (P["mt"] >= 0) & consumer
+        months = (END - P["birth"]) / 30.44
+        for k, mask in (("ENF-03", P["age"] < 16), ("ENF-08", (months >= 4) & (months < 12)),
+                        ("ENF-09", (P["age"] >= 3) & (P["age"] <= 5))):
+            sel = alive_mt & mask
+            extra[k] += np.bincount(P["mt"][sel], minlength=reg.n_doctors)
         _dcir_tables(w, st, reg, P, ev, rng, year)
-        pmsi.stays = [s for s in pmsi.stays if ctx.Y0 <= s[1] < END and s[1] + s[2] <= P["death"][s[0]]]
+        pmsi.stays = [s for s in pmsi.stays
+                      if floors["PMSI"] <= s[1] < END and s[1] + s[2] <= P["death"][s[0]]]
         _pmsi_tables(w, st, P, pmsi, rng)
         _ald_table(w, P, ald)
         if progress is not None:
@@ -560,20 +596,81 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
     # calibration report + ground truth
     programmes = {p: np.flatnonzero(np.isin(reg.doc_group, g)) for p, g in PROGRAMME_GROUPS.items()}
     table = calibration.percentile_table(gt, programmes)
-    (out_dir / "calibration.md").write_text(calibration.render_markdown(table, patients, seed, year),
-                                            encoding="utf-8")
-    with (out_dir / "ground_truth.csv").open("w", newline="", encoding="utf-8") as fh:
-        cw = csv.writer(fh, lineterminator="\n")
-        cw.writerow(["doctor_id", "indicator_id", "numerator", "denominator"])
-        for i, spec in enumerate(calibration.SPECS):
-            for d in programmes[spec.programme]:
-                if gt.den[i][d] > 0:
-                    cw.writerow([reg.doc_sta[d], spec.id, int(gt.num[i][d]), int(gt.den[i][d])])
+    start_rows = calibration.start_rate_rows(prev_gt, programmes, year - 1) if year_before else None
+    (out_dir / "calibration.md").write_text(
+        calibration.render_markdown(table, patients, seed, year, start_rows=start_rows), encoding="utf-8")
+    truths = [("ground_truth.csv", gt)] + ([("ground_truth_previous.csv", prev_gt)] if year_before else [])
+    for name, truth in truths:
+        with (out_dir / name).open("w", newline="", encoding="utf-8") as fh:
+            cw = csv.writer(fh, lineterminator="\n")
+            cw.writerow(["doctor_id", "indicator_id", "numerator", "denominator"])
+            for i, spec in enumerate(calibration.SPECS):
+                for d in programmes[spec.programme]:
+                    if truth.den[i][d] > 0:
+                        cw.writerow([reg.doc_sta[d], spec.id, int(truth.num[i][d]), int(truth.den[i][d])])
     summary = SynthSummary(patients=patients, seed=seed, year=year, out_dir=out_dir, doctors=reg.n_doctors,
                            rows=dict(w.rows), seconds=time.perf_counter() - t0,
-                           files=sorted(out_dir.glob("*.parquet")) + [out_dir / "calibration.md",
-                                                                      out_dir / "ground_truth.csv"])
+                           files=sorted(out_dir.glob("*.parquet")) + [out_dir / "calibration.md"]
+                           + [out_dir / name for name, _ in truths])
     return summary
+
+
+# ------------------------------------------------------------ the year before
+#: Synthetic assumption (not a rule of the texts): doctors' expected rates move
+#: between N-1 and N by a per-doctor, per-indicator step on the logit scale, drawn
+#: from a normal law of this mean and spread (positive = better in N). With these
+#: values about three in five doctors improve, so the progression branch of
+#: Annexe 4 (30 % × progression from D) has rows to pay. docs/synth.md "History".
+PREV_DRIFT_MEAN, PREV_DRIFT_SD = 0.25, 0.45
+
+
+def _year_of(day_number: int) -> int:
+    return int(np.datetime64(int(day_number), "D").astype("datetime64[Y]").astype(np.int64)) + 1970
+
+
+def _previous_year_registry(reg: Registry, seed: int, year: int) -> Registry:
+    """The same doctors with their expected rates of N-1 (`PREV_DRIFT_MEAN`, `PREV_DRIFT_SD`)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, year, 7_100_001]))
+    r = np.clip(reg.doc_rates, 1e-6, 1 - 1e-6)
+    sign = np.array([-1.0 if s.lower_is_better else 1.0 for s in calibration.SPECS])[:, None]
+    step = PREV_DRIFT_MEAN + PREV_DRIFT_SD * rng.standard_normal(r.shape)
+    prev = 1.0 / (1.0 + np.exp(-(np.log(r / (1 - r)) - sign * step)))
+    return dataclasses.replace(reg, doc_rates=prev)
+
+
+def _previous_year_pass(P: dict, reg: Registry, prev_reg: Registry, prev_gt: GroundTruth, st: State, seed: int,
+                        year: int, ci: int, floors: dict[str, int], ald: AldBuffer):
+    """The scenarios of N-1 on the same patients (ages, médecin traitant and vital
+    status at 31/12/N-1): their claims and stays of N-2 and N-1 (the specialist
+    patientèle of N-1 counts contacts over N-2..N-1; older history is left to the pass
+    of N, so the cohort of N-1 weighs little on N's look-back windows), and the ground
+    truth of N-1 in `prev_gt` (the starting rates the engine should measure)."""
+    y = year - 1
+    end_prev = day(year)
+    birth = P["birth"].astype(np.int64)
+    born = birth < end_prev
+    death = np.where(born, P["death"], birth - 1)  # not yet born: no care in N-1
+    last = end_prev - 1
+    changed = (P["mt_change"] < NEVER) & (last < P["mt_change"])
+    mt = np.where(changed, P["mt_old"], P["mt"])
+    mt = np.where((P["mt"] >= 0) & (P["mt_start"] <= last) & born, mt, -1)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, year, ci, 1]))
+    dcir, pmsi = DcirBuffer(), PmsiBuffer()
+    ctx = Ctx(rng=rng, reg=prev_reg, gt=prev_gt, ccam_vocab=st.ccam_vocab, year=y, n=P["n"],
+              age=np.maximum(P["age"] - 1, 0), sex=P["sex"], birth=birth, death=death, mt_doc=mt,
+              dcir=dcir, pmsi=pmsi, ald=ald, floors=floors)
+    for scenario in SCENARIOS:
+        if scenario not in (background, specialist_patienteles):  # N writes the contacts of N-1
+            scenario(ctx)
+    ev = dcir.concat()
+    keep = (ev["day"] >= ctx.Y1) & (ev["day"] < end_prev) & (ev["day"] >= birth[ev["pid"]]) & (ev["day"] <= death[ev["pid"]])
+    ev = {k: v[keep] for k, v in ev.items()}
+    consumer = np.zeros(P["n"], dtype=bool)
+    consumer[ev["pid"][(ev["day"] >= ctx.Y2) & (ev["qty"] > 0)]] = True
+    ctx.flush_gt(consumer)
+    _box_ground_truth(prev_gt, prev_reg, ev, y)
+    stays = [s for s in pmsi.stays if ctx.Y1 <= s[1] and s[1] + s[2] < end_prev and born[s[0]]]
+    return ev, stays
 
 
 def _da_pra_tables(w: Writers, rows: list[dict], year: int) -> None:

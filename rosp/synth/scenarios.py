@@ -19,21 +19,25 @@ from rosp.synth.events import KIND_BIO, KIND_CAM, KIND_PHA, AldBuffer, DcirBuffe
 from rosp.synth.population import INHABITANTS_PER_DOCTOR, PATIENTELE_MEAN, Registry, day
 
 
+def load_start(year: int, family: str) -> int:
+    """First care day the claims loader accepts for a run of ``year`` in a table family
+    (``rosp.claims.windows.load_periods``: the earliest window of the definitions that
+    read the family, never later than the default history). The generator writes no
+    claim before it, so the extract loads without rejects, and as far back as it, so
+    that no window is cut (END-03 reads ten years of PMSI)."""
+    from rosp.claims.windows import load_periods
+
+    d = load_periods(year)[family][0]
+    return day(d.year, d.month, d.day)
+
+
 def history_start(year: int, family: str) -> int:
-    """First day of history the scenarios write for a table family: as far back as the
-    indicator definitions read (``earliest_read_dates``), but not before what the
-    claims loader accepts, so that the extract loads without rejects."""
+    """First day of history the definitions read for ``year`` (``earliest_read_dates``)."""
     from rosp.indicators.definitions import earliest_read_dates
 
     d = earliest_read_dates(year)[family]
-    try:
-        from rosp.claims.validate import period_bounds
-
-        lo = period_bounds(year)[0]
-        d = max(d, lo)
-    except (ImportError, TypeError, ValueError):  # a loader that follows the definitions itself
-        pass
     return day(d.year, d.month, d.day)
+
 
 NAT_C, NAT_CS, NAT_C2 = 1111, 1112, 1117
 NAT_PH1, NAT_PH4, NAT_PH7 = 3311, 3312, 3313
@@ -59,9 +63,10 @@ class Ctx:
     dcir: DcirBuffer
     pmsi: PmsiBuffer
     ald: AldBuffer
-    #: first day of claims the table writer keeps (today it keeps DCIR and PMSI from
-    #: 1/1/N-2; a writer that keeps the full history sets this to its own bound)
-    keep_from: int | None = None
+    #: first day of claims the table writer keeps, per family ("DCIR", "PMSI"): the
+    #: load start of the extract's year (``load_start``), which for the pass of the
+    #: year before (starting rates) is later than its own definitions' reach
+    floors: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         y = self.year
@@ -71,8 +76,8 @@ class Ctx:
         bm = self.birth.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
         self.age_months = (y - 1970) * 12 + 11 - bm
         self.pending: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
-        if self.keep_from is None:
-            self.keep_from = self.Y0
+        if self.floors is None:
+            self.floors = {f: load_start(y, f) for f in ("DCIR", "PMSI")}
 
     def hist(self, family: str, years_back: int | None = None) -> int:
         """First day of history for a table family: what the definitions read
@@ -81,7 +86,7 @@ class Ctx:
         d = history_start(self.year, family)
         if years_back is not None:
             d = max(d, day(self.year - years_back))
-        return max(d, int(self.keep_from))
+        return max(d, int(self.floors[family]))
 
     # ---------------------------------------------------------------- helpers
     def age_months_at(self, pids, days) -> np.ndarray:

@@ -76,12 +76,15 @@ def _score(ind, prog: Programme, e: Entry, patientele: int, rules: RuleParams, n
         patientele=patientele,
         reference_patientele=prog.reference_patientele,
         rules=rules,
+        payable=rules.payable(ind.id),
     )
 
 
 def _needed(ind, prog, e: Entry, patientele: int, rules: RuleParams, sc) -> dict[str, Any]:
     """« Ce qu'il faudrait » for the intermediate objective and the target."""
     unit = "boîtes" if ind.threshold_unit == "boites" else "patients"
+    if sc.branch == "not_payable":
+        return {"text": "Indicateur provisoire, non rémunéré : aucun point ne peut être acquis.", "steps": []}
     if sc.neutralised and e.denominator < ind.threshold:
         return {"text": f"Il faudrait au moins {ind.threshold} {unit} au dénominateur "
                         f"(actuellement {e.denominator}) pour que l'indicateur compte.", "steps": []}
@@ -133,7 +136,7 @@ def simulate(catalogue: Catalogue, slug: str, year: int, patientele: int, entrie
     for ind in prog.indicators:
         e = given.get(ind.id, Entry(ind.id, 0, 0))
         sc = _score(ind, prog, e, patientele, rules)
-        if ind.id not in given and ind.measurement == "declaration":
+        if ind.id not in given and ind.measurement == "declaration" and sc.branch != "not_payable":
             # same rule as the batch scorer: a declaration-measured indicator with no row was not declared
             sc = dataclasses.replace(sc, branch="not_declared")
         total += sc.euros

@@ -27,9 +27,10 @@ def _digest(d: Path) -> dict[str, str]:
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("synth")
     out = {}
-    for name, n, seed in (("a", 2000, 42), ("b", 2000, 42), ("c", 2000, 43), ("big", 20000, 7)):
+    for name, n, seed, before in (("a", 2000, 42, True), ("b", 2000, 42, True), ("c", 2000, 43, True),
+                                  ("big", 20000, 7, True), ("big_n", 20000, 7, False)):
         out[name] = base / name
-        generate(patients=n, seed=seed, year=2018, out_dir=out[name])
+        generate(patients=n, seed=seed, year=2018, out_dir=out[name], year_before=before)
     return out
 
 
@@ -261,14 +262,16 @@ def test_loads_without_rejects(runs, tmp_path):
 
 
 def test_engine_counts_match_ground_truth(runs, tmp_path):
-    """Cross-check with the indicator engine: on the synthetic extract, the engine's
-    counts equal the simulated ground truth, except for indicators the engine can
-    only approximate from claims (CAR-07: LDL < 1 g/l is not in SNDS)."""
+    """Cross-check with the indicator engine: on the synthetic extract of N alone
+    (``year_before=False``), the engine's counts equal the simulated ground truth,
+    except for indicators the engine can only approximate from claims (CAR-07:
+    LDL < 1 g/l is not in SNDS). With the year before, the cohort of N-1 enters N's
+    look-back windows, which the ground truth of the pass of N does not count."""
     engine = pytest.importorskip("rosp.engine.run")
     pd = pytest.importorskip("pandas")
-    engine.run(runs["big"], 2018, tmp_path / "run")
+    engine.run(runs["big_n"], 2018, tmp_path / "run")
     counts = pd.read_csv(tmp_path / "run" / "counts.csv", dtype={"doctor_id": str})
-    gt = pd.read_csv(runs["big"] / "ground_truth.csv", dtype={"doctor_id": str})
+    gt = pd.read_csv(runs["big_n"] / "ground_truth.csv", dtype={"doctor_id": str})
     m = gt.merge(counts, on=["doctor_id", "indicator_id"], how="outer", suffixes=("_gt", "_eng")).fillna(0)
     # Declaration-measured indicators: the engine takes the denominator from the
     # population claims compute and rejects declarations above it (docs/method.md §1),
@@ -280,3 +283,39 @@ def test_engine_counts_match_ground_truth(runs, tmp_path):
     bad = m[(m.numerator_gt != m.numerator_eng) | (m.denominator_gt != m.denominator_eng)]
     share_ok = 1 - bad.indicator_id.nunique() / m.indicator_id.nunique()
     assert share_ok >= 0.9, sorted(bad.indicator_id.unique())
+
+
+def test_one_extract_holds_the_history_of_every_window(runs):
+    """Issue 7 §2: END-03 reads ten years of stays; the extract has thyroidectomies before
+    N-3 (the old writer kept claims from N-2 only), and claims of N-1 for the starting rates."""
+    from rosp.claims.windows import load_periods
+
+    c = duckdb.connect()
+    files = sorted(str(p) for p in runs["big"].glob("T_MCO??A.parquet"))
+    years = {int(Path(p).stem[5:7]) + 2000 for p in files
+             if c.execute(f"SELECT count(*) FROM read_parquet('{p}')").fetchone()[0]}
+    assert min(years) <= 2010 and min(years) >= load_periods(2018)["PMSI"][0].year
+    text = (runs["big"] / "calibration.md").read_text(encoding="utf-8")
+    assert "## Starting rates (taux de départ, reference period 2017)" in text
+    assert (runs["big"] / "ground_truth_previous.csv").exists()
+    assert not (runs["big_n"] / "ground_truth_previous.csv").exists()
+
+
+def test_run_measures_its_own_starting_rates_on_one_extract(runs, tmp_path):
+    """`rosp run --year 2018` on the one extract computes the starting rates from 2017:
+    most scored doctor × indicator rows get a D, and the progression branch pays some."""
+    engine = pytest.importorskip("rosp.engine.run")
+    pd = pytest.importorskip("pandas")
+    engine.run(runs["big"], 2018, tmp_path / "run")
+    import json
+
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["start_rates"]["source"] == "measured"
+    ind = pd.read_csv(tmp_path / "run" / "indicators.csv", dtype=str, keep_default_na=False)
+    scored = ind[(ind["neutralised"].str.lower() == "false") & (ind["rate_source"] == "claims")]
+    filled = (scored["start_rate"] != "").mean()
+    assert filled >= 0.6, filled
+    assert (scored["branch"] == "progression").any()
+    # the synthetic declared populations stay within what claims compute (no rejected declaration)
+    rej = tmp_path / "run" / "rejected" / "ROSP_DECL.csv"
+    assert not rej.exists() or len(pd.read_csv(rej)) == 0

@@ -31,6 +31,7 @@ from rosp.claims.validate import (
     typed_select,
 )
 from rosp.claims.views import VIEWS, build_views
+from rosp.io.textcsv import Dialect, detect_dialect
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class TableReport:
     #: per column: coercions applied (``from``/``to``/``coerced``), blank texts read as
     #: NULL (``blank``), placeholder dates 01/01/1600 read as NULL (``sentinel``)
     coercions: dict[str, dict[str, int | str]] = field(default_factory=dict)
+    #: per CSV file: the detected dialect (encoding, delimiter, decimal commas)
+    dialects: dict[str, dict[str, str | bool]] = field(default_factory=dict)
 
     @property
     def rows_rejected(self) -> int:
@@ -107,6 +110,7 @@ class LoadReport:
                     "filtered_by_rule": dict(t.filtered),
                     "information_lines": t.information_lines,
                     "coercions": t.coercions,
+                    **({"dialects": t.dialects} if t.dialects else {}),
                 }
                 for name, t in self.tables.items()
             },
@@ -181,8 +185,13 @@ def pmsi_year(path: Path) -> int:
     return 2000 + int(m.group(1)) if m else 0
 
 
-def _source_sql(con: duckdb.DuckDBPyConnection, path: Path, index: int, schema: TableSchema) -> str:
-    """SQL for the file's rows with ``_file`` (name) and ``_row`` (1-based data row)."""
+def _source_sql(
+    con: duckdb.DuckDBPyConnection, path: Path, index: int, schema: TableSchema, dialect: Dialect | None = None
+) -> str:
+    """SQL for the file's rows with ``_file`` (name) and ``_row`` (1-based data row).
+
+    A CSV is read as text in its detected ``dialect`` (rosp.io.textcsv.detect_dialect:
+    UTF-8 or Latin-1, ',' or ';'); decimal commas are read by the type coercions."""
     derived = ""
     if any(c.name == "PMSI_ANN" for c in schema.columns):
         derived = f", CAST({pmsi_year(path)} AS SMALLINT) AS PMSI_ANN"
@@ -195,9 +204,11 @@ def _source_sql(con: duckdb.DuckDBPyConnection, path: Path, index: int, schema: 
     # CSV: read as text (types are checked explicitly) into a table whose rowid
     # follows file order, to number rows.
     staging = f"_rosp_csv_{index}"
+    dialect = dialect or detect_dialect(path)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {staging} AS "
-        f"SELECT * FROM read_csv({_lit(str(path))}, header = true, all_varchar = true)"
+        f"SELECT * FROM read_csv({_lit(str(path))}, header = true, all_varchar = true, "
+        f"delim = {_lit(dialect.delimiter)}, quote = '\"', encoding = {_lit(dialect.encoding)})"
     )
     return f"SELECT *{derived}, {_lit(path.name)} AS _file, rowid + 1 AS _row FROM {staging}"
 
@@ -306,8 +317,15 @@ def _load_table(
     name, rej = schema.name, q("_rej_" + schema.name)
     parts = []
     coercions: dict[str, dict[str, int | str]] = {}
+    dialects: dict[str, dict[str, str | bool]] = {}
     for i, path in enumerate(files):
-        source = _source_sql(raw, path, i, schema)
+        dialect = None
+        if path.suffix.lower() == ".csv":
+            dialect = detect_dialect(path)
+            dialects[path.name] = dialect.to_dict()
+            if not dialect.standard:
+                log.info("%s: read as %s", path.name, dialect.describe())
+        source = _source_sql(raw, path, i, schema, dialect)
         types = check_columns(raw, source, schema, path.name)
         for column, stats in check_types(raw, source, schema, types, path.name).items():
             entry = coercions.setdefault(column, {})
@@ -340,5 +358,5 @@ def _load_table(
             )
     return TableReport(
         name, [p.name for p in files], kept + sum(rejected.values()), kept, rejected,
-        coercions=coercions,
+        coercions=coercions, dialects=dialects,
     )

@@ -18,13 +18,13 @@ READ = [
      "the standard: UTF-8, ','"),
     ("utf8_bom", ("\ufeff" + HEADER + "A1,1.5,DRUG\n").encode(), Dialect(bom=True),
      "Excel's 'CSV UTF-8' adds a BOM"),
-    ("sas_semicolon_decimal_comma", "A;Q;D\nA1;0,5;02MAY2018:00:00:00\n".encode(),
+    ("sas_semicolon_decimal_comma", b"A;Q;D\nA1;0,5;02MAY2018:00:00:00\n",
      Dialect(delimiter=";", decimal_comma=True), "a SAS export from a French session"),
-    ("semicolon_integers_only", "A;Q\nA1;2\n".encode(), Dialect(delimiter=";"),
+    ("semicolon_integers_only", b"A;Q\nA1;2\n", Dialect(delimiter=";"),
      "';' without any decimal number"),
     ("latin1_semicolon", "A;NOM\nA1;ÉPINÉPHRINE\n".encode("latin-1"),
      Dialect(encoding="latin-1", delimiter=";"), "Excel on a French PC: Latin-1 and ';'"),
-    ("comma_and_semicolon_comma_wins", "A,B,C\nx;1,y,z\n".encode(), Dialect(),
+    ("comma_and_semicolon_comma_wins", b"A,B,C\nx;1,y,z\n", Dialect(),
      "a ';' inside a value of a ',' file: only ',' splits the lines consistently"),
 ]
 
@@ -33,7 +33,7 @@ REFUSED = [
      "mixed encodings", 2, "NOM", "UTF-8 and Latin-1 bytes in one file: which one is meant cannot be known"),
     ("windows_1252_byte", b"A;NOM\nA1;l\x92ami\n", "control character in Latin-1", 1, "NOM",
      "0x92 is a curly apostrophe in Windows-1252 but a control character in Latin-1"),
-    ("ambiguous_delimiter", "A;B,C\n1;2,3\n".encode(), "ambiguous delimiter", None, None,
+    ("ambiguous_delimiter", b"A;B,C\n1;2,3\n", "ambiguous delimiter", None, None,
      "',' and ';' both split every line into a constant number of fields"),
 ]
 
@@ -58,7 +58,7 @@ def test_ambiguous_file_is_refused_with_its_location(tmp_path, raw, fragment, ro
 def test_analysts_files_still_refuse_semicolons_and_latin1_saying_so(tmp_path):
     """`read_text_csv` without `dialects` (counts, patientèle...) keeps issue 8's exact messages."""
     path = tmp_path / "counts.csv"
-    path.write_bytes("a;b\n0,3;1\n".encode())
+    path.write_bytes(b"a;b\n0,3;1\n")
     with pytest.raises(ValueError, match="';' with decimal commas"):
         read_text_csv(path, ValueError)
     path.write_bytes("a,b\nDé,1\n".encode("latin-1"))

@@ -75,7 +75,8 @@ def _check_parquet(path: Path) -> None:
 
 
 def _check_csv(path: Path, columns: list[str]) -> dict[str, str | bool] | None:
-    frame = read_text_csv(path, lambda m: DataDirError(m.split(": ", 1)[-1], file=path.name), dialects=True)
+    frame = read_text_csv(path, lambda m: DataDirError(m.split(": ", 1)[-1], file=path.name), dialects=True,
+                          decimals=False)
     found = {c.lower(): c for c in frame.columns}
     for col in columns:
         if col not in frame.columns and col.lower() in found:

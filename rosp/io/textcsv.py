@@ -176,14 +176,15 @@ def _file_checks(path: Path, error: Callable[[str], Exception]) -> None:
 
 
 def read_text_csv(
-    path: Path | str, error: Callable[[str], Exception], *, dialects: bool = False
+    path: Path | str, error: Callable[[str], Exception], *, dialects: bool = False, decimals: bool = True
 ) -> pd.DataFrame:
     """Every column as stripped text (empty cells stay ''); `error(message)` builds the
     exception raised for a missing or unreadable file (message starts with `path: `).
 
     With ``dialects=False`` (the analysts' files) a Latin-1 or ';'-separated file is
     refused saying so; with ``dialects=True`` it is read, decimal commas become
-    points, and the detected dialect is in ``frame.attrs["dialect"]`` (a `Dialect`).
+    points (unless ``decimals=False``: a check that reads only the header and the
+    shape), and the detected dialect is in ``frame.attrs["dialect"]`` (a `Dialect`).
     """
     path = Path(path)
     _file_checks(path, error)
@@ -213,7 +214,7 @@ def read_text_csv(
         # pandas' message names a line number, never the line's content
         raise error(f"{path}: unreadable CSV ({str(exc).strip().splitlines()[0]})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    if dialect.decimal_comma:
+    if dialect.decimal_comma and decimals:
         frame = frame.apply(lambda s: s.where(~s.str.fullmatch(_DECIMAL_COMMA.pattern),
                                               s.str.replace(",", ".", regex=False)))
     frame.attrs["dialect"] = dialect

@@ -66,10 +66,11 @@ def synth_command(
 
         summary = generate(patients=patients, seed=seed, year=year, out_dir=out, progress=progress)
     if fmt == "csv-sas":
-        for path in out.glob("*.csv"):  # no stale table CSV of an earlier run beside the new ones
-            if path.name != "ground_truth.csv" and not (out / f"{path.stem}.parquet").exists():
-                path.unlink()
-        convert_to_sas_csv(out)
+        convert_to_sas_csv(out, summary.files)  # each <TABLE>.parquet becomes <TABLE>.csv
+    else:
+        for path in summary.files:  # no CSV of an earlier csv-sas run beside its Parquet twin
+            if path.suffix == ".parquet":
+                (path.parent / f"{path.stem}.csv").unlink(missing_ok=True)
     out_console = Console()
     out_console.print(f"Synthetic extract written to {summary.out_dir} "
                       f"({summary.patients} patients, {summary.doctors} doctors, "

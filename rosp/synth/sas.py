@@ -65,14 +65,17 @@ def parquet_to_sas_csv(parquet: Path, target: Path, con: duckdb.DuckDBPyConnecti
     return int(n)
 
 
-def convert_to_sas_csv(out_dir: Path) -> list[Path]:
-    """Replace every table Parquet file of ``out_dir`` by its SAS-export CSV."""
+def convert_to_sas_csv(out_dir: Path, files: list[Path] | None = None) -> list[Path]:
+    """Replace the Parquet ``files`` (default: every Parquet file of ``out_dir``) by their
+    SAS-export CSVs."""
     out_dir = Path(out_dir)
+    parquets = sorted(out_dir.glob("*.parquet")) if files is None else sorted(
+        p for p in files if p.suffix == ".parquet")
     written = []
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = true")
-        for parquet in sorted(out_dir.glob("*.parquet")):
+        for parquet in parquets:
             target = out_dir / f"{parquet.stem.upper()}.csv"
             parquet_to_sas_csv(parquet, target, con)
             parquet.unlink()

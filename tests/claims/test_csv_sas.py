@@ -116,3 +116,13 @@ def test_manifests_differ_only_by_inputs_and_how_the_files_were_read(two_runs):
         for key in ("files", "coercions", "dialects"):
             ta.pop(key, None), tb.pop(key, None)
         assert ta == tb, name
+
+
+def test_preflight_reads_the_sas_export_and_lists_its_dialects(tmp_path):
+    from rosp.io.preflight import preflight
+
+    b, h = minimal_dataset()
+    pre = preflight(b.write(tmp_path / "sas", fmt="csv-sas"))
+    assert pre.dialects["ER_PRS_F.csv"] == {"encoding": "utf-8", "delimiter": ";", "decimal_comma": True,
+                                            "bom": False}
+    assert set(pre.tables) >= {"ER_PRS_F", "IR_BEN_R", "DA_PRA_R"}

@@ -31,6 +31,7 @@ from rosp.claims.validate import (
     typed_select,
 )
 from rosp.claims.views import VIEWS, build_views
+from rosp.io.textcsv import Dialect, detect_dialect
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class TableReport:
     #: per column: coercions applied (``from``/``to``/``coerced``), blank texts read as
     #: NULL (``blank``), placeholder dates 01/01/1600 read as NULL (``sentinel``)
     coercions: dict[str, dict[str, int | str]] = field(default_factory=dict)
+    #: per CSV file: the detected dialect (encoding, delimiter, decimal commas)
+    dialects: dict[str, dict[str, str | bool]] = field(default_factory=dict)
 
     @property
     def rows_rejected(self) -> int:
@@ -107,6 +110,7 @@ class LoadReport:
                     "filtered_by_rule": dict(t.filtered),
                     "information_lines": t.information_lines,
                     "coercions": t.coercions,
+                    **({"dialects": t.dialects} if t.dialects else {}),
                 }
                 for name, t in self.tables.items()
             },
@@ -181,8 +185,13 @@ def pmsi_year(path: Path) -> int:
     return 2000 + int(m.group(1)) if m else 0
 
 
-def _source_sql(con: duckdb.DuckDBPyConnection, path: Path, index: int, schema: TableSchema) -> str:
-    """SQL for the file's rows with ``_file`` (name) and ``_row`` (1-based data row)."""
+def _source_sql(
+    con: duckdb.DuckDBPyConnection, path: Path, index: int, schema: TableSchema, dialect: Dialect | None = None
+) -> str:
+    """SQL for the file's rows with ``_file`` (name) and ``_row`` (1-based data row).
+
+    A CSV is read as text in its detected ``dialect`` (rosp.io.textcsv.detect_dialect:
+    UTF-8 or Latin-1, ',' or ';'); decimal commas are read by the type coercions."""
     derived = ""
     if any(c.name == "PMSI_ANN" for c in schema.columns):
         derived = f", CAST({pmsi_year(path)} AS SMALLINT) AS PMSI_ANN"
@@ -195,11 +204,63 @@ def _source_sql(con: duckdb.DuckDBPyConnection, path: Path, index: int, schema: 
     # CSV: read as text (types are checked explicitly) into a table whose rowid
     # follows file order, to number rows.
     staging = f"_rosp_csv_{index}"
+    dialect = dialect or detect_dialect(path)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {staging} AS "
-        f"SELECT * FROM read_csv({_lit(str(path))}, header = true, all_varchar = true)"
+        f"SELECT * FROM read_csv({_lit(str(path))}, header = true, all_varchar = true, "
+        f"delim = {_lit(dialect.delimiter)}, quote = '\"', encoding = {_lit(dialect.encoding)})"
     )
     return f"SELECT *{derived}, {_lit(path.name)} AS _file, rowid + 1 AS _row FROM {staging}"
+
+
+#: Archive files (``IR_BEN_R_ARC``, ``ER_PRS_F_2017``...) may overlap their current table
+#: (parameter ``claims.archive_overlap``, docs/data-model.md "Archives"). With
+#: ``current_wins``, before any row check:
+#: - a beneficiary (``BEN_NIR_PSA``, ``BEN_RNG_GEM``) of the current ``IR_BEN_R`` is read
+#:   from it alone: its archived rows are dropped, whatever they hold;
+#: - a line of an archived DCIR table identical (every column of the file) to a line of
+#:   the current table is dropped: it is kept once.
+#: Each dropped row is counted under the named filter ``archive_duplicate``.
+ARCHIVE_DUPLICATE = "archive_duplicate"
+_ARCHIVE_MATCH_KEY = {"IR_BEN_R": ("BEN_NIR_PSA", "BEN_RNG_GEM")}
+
+
+def archive_overlap_rule(year: int) -> str:
+    """``current_wins`` or ``keep_both`` (parameter ``claims.archive_overlap``)."""
+    from rosp.catalogue.parameters import load_parameters
+
+    return str(load_parameters().get("claims.archive_overlap", year).value)
+
+
+def _is_archive(schema: TableSchema, path: Path) -> bool:
+    return not schema.name.startswith("T_MCO") and path.stem.upper() != schema.name
+
+
+def _drop_archive_duplicates(
+    raw: duckdb.DuckDBPyConnection, schema: TableSchema, files: list[Path], parts: list[str]
+) -> tuple[list[str], int]:
+    """Archive parts without the rows the current table already holds; the dropped count."""
+    current = [sql for path, sql in zip(files, parts, strict=True) if not _is_archive(schema, path)]
+    if not current or len(current) == len(parts):
+        return parts, 0
+    key = _ARCHIVE_MATCH_KEY.get(schema.name) or tuple(c.name for c in schema.file_columns)
+    on = " AND ".join(f"a.{q(k)} IS NOT DISTINCT FROM c.{q(k)}" for k in key)
+    current_sql = " UNION ALL ".join(current)
+    out, dropped = [], 0
+    for i, (path, sql) in enumerate(zip(files, parts, strict=True)):
+        if not _is_archive(schema, path):
+            out.append(sql)
+            continue
+        staging = f"_rosp_arc_{i}"
+        raw.execute(
+            f"CREATE OR REPLACE TEMP TABLE {staging} AS "
+            f"SELECT a.* FROM ({sql}) a ANTI JOIN ({current_sql}) c ON {on}"
+        )
+        (before,) = raw.execute(f"SELECT count(*) FROM ({sql})").fetchone()
+        (after,) = raw.execute(f"SELECT count(*) FROM {staging}").fetchone()
+        dropped += int(before) - int(after)
+        out.append(f"SELECT * FROM {staging}")
+    return out, dropped
 
 
 def _empty_sql(schema: TableSchema) -> str:
@@ -253,6 +314,7 @@ def load_claims(
     # letting DuckDB drop it saves memory and time on the large fact tables.
     raw.execute("SET preserve_insertion_order = false")
     report = LoadReport(year=year, period=overall, periods=periods)
+    archive_rule = archive_overlap_rule(year)
     input_files: dict[str, str] = {}
     loaded: set[str] = set()
 
@@ -269,7 +331,7 @@ def load_claims(
             input_files[str(path)] = sha256(path)
         started = time.perf_counter()
         table_period = periods.get(TABLE_FAMILY.get(name, ""), overall)
-        report.tables[name] = _load_table(raw, schema, files, table_period, loaded, rejects_dir)
+        report.tables[name] = _load_table(raw, schema, files, table_period, loaded, rejects_dir, archive_rule)
         loaded.add(name)
         t = report.tables[name]
         log.info(
@@ -288,7 +350,8 @@ def load_claims(
         raw.execute(f"DROP TABLE IF EXISTS {q('_rej_' + name)}")
     report.views, filtered, report.ps_numbers = build_views(raw, year)
     for name, counts in filtered.items():
-        report.tables[name].filtered = {k: v for k, v in sorted(counts.items()) if v}
+        merged = {**counts, **report.tables[name].filtered}  # archive_duplicate is counted at the file level
+        report.tables[name].filtered = {k: v for k, v in sorted(merged.items()) if v}
         if report.tables[name].filtered:
             log.info("%s: kept rows left out by SNDS data rules %s", name, report.tables[name].filtered)
     return Claims(backend, year, overall, input_files, report)
@@ -301,19 +364,30 @@ def _load_table(
     period: tuple[date, date],
     loaded: set[str],
     rejects_dir: str | Path | None,
+    archive_rule: str = "current_wins",
 ) -> TableReport:
     """Check one table: kept rows -> table ``<NAME>``, rejects -> temp table ``_rej_<NAME>``."""
     name, rej = schema.name, q("_rej_" + schema.name)
     parts = []
     coercions: dict[str, dict[str, int | str]] = {}
+    dialects: dict[str, dict[str, str | bool]] = {}
     for i, path in enumerate(files):
-        source = _source_sql(raw, path, i, schema)
+        dialect = None
+        if path.suffix.lower() == ".csv":
+            dialect = detect_dialect(path)
+            dialects[path.name] = dialect.to_dict()
+            if not dialect.standard:
+                log.info("%s: read as %s", path.name, dialect.describe())
+        source = _source_sql(raw, path, i, schema, dialect)
         types = check_columns(raw, source, schema, path.name)
         for column, stats in check_types(raw, source, schema, types, path.name).items():
             entry = coercions.setdefault(column, {})
             for k, v in stats.items():
                 entry[k] = entry.get(k, 0) + v if isinstance(v, int) else v
         parts.append(typed_select(schema, source, types))
+    duplicates = 0
+    if archive_rule == "current_wins":
+        parts, duplicates = _drop_archive_duplicates(raw, schema, files, parts)
     typed = " UNION ALL ".join(parts) if parts else _empty_sql(schema)
     checked = check_rows_sql(schema, typed, period, loaded, has_duplicate_keys(raw, schema, typed))
     raw.execute(f"CREATE OR REPLACE TABLE {q(name)} AS {checked}")
@@ -325,6 +399,7 @@ def _load_table(
     raw.execute(f"ALTER TABLE {q(name)} DROP COLUMN _reason")
     for i in range(len(files)):
         raw.execute(f"DROP TABLE IF EXISTS _rosp_csv_{i}")
+        raw.execute(f"DROP TABLE IF EXISTS _rosp_arc_{i}")
     rejected = dict(
         raw.execute(f"SELECT _reason, count(*) FROM {rej} GROUP BY 1 ORDER BY 1").fetchall()
     )
@@ -338,7 +413,9 @@ def _load_table(
                 f"COPY (SELECT * FROM {rej} ORDER BY _file, _row) "
                 f"TO {_lit(str(target))} (FORMAT parquet)"
             )
+    # rows dropped as archive duplicates passed no check: read, kept, then filtered
     return TableReport(
-        name, [p.name for p in files], kept + sum(rejected.values()), kept, rejected,
-        coercions=coercions,
+        name, [p.name for p in files], kept + duplicates + sum(rejected.values()), kept + duplicates, rejected,
+        filtered={ARCHIVE_DUPLICATE: duplicates} if duplicates else {},
+        coercions=coercions, dialects=dialects,
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from rosp.claims.validate import SENTINEL_DATE, SENTINEL_YEAR
+from rosp.claims.validate import _DATE_TEXT, SENTINEL_DATE, SENTINEL_YEAR
 from rosp.errors import RospError
 
 
@@ -38,10 +38,14 @@ def _source(paths: list[Path]) -> str:
                 f"SELECT *, {_lit(p.name)} AS _file, file_row_number + 1 AS _row "
                 f"FROM read_parquet({_lit(str(p))}, file_row_number = true)"
             )
-        else:
+        else:  # in its detected dialect (UTF-8 or Latin-1, ',' or ';'), as the loader reads it
+            from rosp.io.textcsv import detect_dialect
+
+            d = detect_dialect(p)
             parts.append(
                 f"SELECT *, {_lit(p.name)} AS _file, row_number() OVER () AS _row "
-                f"FROM read_csv({_lit(str(p))}, header = true, all_varchar = true)"
+                f"FROM read_csv({_lit(str(p))}, header = true, all_varchar = true, "
+                f"delim = {_lit(d.delimiter)}, quote = '\"', encoding = {_lit(d.encoding)})"
             )
     return " UNION ALL BY NAME ".join(parts)
 
@@ -86,6 +90,11 @@ def check_extract(tables: dict[str, list[Path]], year: int, catalogue_indicators
     return warnings
 
 
+def _date(col: str) -> str:
+    """A date column of Parquet or CSV (ISO, yyyymmdd or SAS datetime text), as the loader reads it."""
+    return _DATE_TEXT.format(t=f"nullif(trim(CAST({col} AS VARCHAR)), '')")
+
+
 def _int(col: str) -> str:
     return f"TRY_CAST({col} AS BIGINT)"
 
@@ -103,9 +112,9 @@ def _beneficiaries(x: _Extract, year: int) -> None:
     if x.has("IR_BEN_R", "BEN_DCD_DTE"):
         _refuse_first(
             x, "IR_BEN_R",
-            f"TRY_CAST(BEN_DCD_DTE AS DATE) < make_date({_int('BEN_NAI_ANN')}::INT, {_int('BEN_NAI_MOI')}::INT, 1)"
+            f"{_date('BEN_DCD_DTE')} < make_date({_int('BEN_NAI_ANN')}::INT, {_int('BEN_NAI_MOI')}::INT, 1)"
             f" AND {_int('BEN_NAI_MOI')} BETWEEN 1 AND 12"
-            f" AND TRY_CAST(BEN_DCD_DTE AS DATE) <> DATE '{SENTINEL_DATE.isoformat()}'"
+            f" AND {_date('BEN_DCD_DTE')} <> DATE '{SENTINEL_DATE.isoformat()}'"
             f" AND {_int('BEN_NAI_ANN')} <> {SENTINEL_YEAR}",
             "BEN_DCD_DTE", "death before birth",
         )
@@ -124,8 +133,8 @@ def _emptiness(x: _Extract, year: int) -> None:
         raise PlausibilityError("the doctor register is empty (no doctor)", file=x.tables["DA_PRA_R"][0].name)
     if x.has("ER_PRS_F", "EXE_SOI_DTD"):
         span = x.first(
-            f"SELECT min(TRY_CAST(EXE_SOI_DTD AS DATE)), max(TRY_CAST(EXE_SOI_DTD AS DATE)), "
-            f"count(*) FILTER (WHERE year(TRY_CAST(EXE_SOI_DTD AS DATE)) = {year}) FROM {x.rel('ER_PRS_F')}"
+            f"SELECT min({_date('EXE_SOI_DTD')}), max({_date('EXE_SOI_DTD')}), "
+            f"count(*) FILTER (WHERE year({_date('EXE_SOI_DTD')}) = {year}) FROM {x.rel('ER_PRS_F')}"
         )
         if span and span[0] is not None and span[2] == 0:
             raise PlausibilityError(

@@ -2,9 +2,12 @@
 
 Refused (a `RospError`): a missing directory, a table given both as `.parquet`
 and `.csv`, an empty, truncated or mislabelled file (a CSV renamed `.parquet`),
-a CSV that is not UTF-8 or is `;`-separated, a header whose case differs from
-the SNDS column names. Listed as warnings: files that are not read, a missing
-optional table with the indicators it affects.
+a CSV whose encoding or delimiter is ambiguous (rosp.io.textcsv: mixed UTF-8 and
+Latin-1, Windows-1252 bytes, ',' and ';' both plausible), a header whose case
+differs from the SNDS column names. Read, and recorded in `Preflight.dialects`
+and in the load report: a Latin-1 CSV, a `;`-separated one with decimal commas
+(a French SAS or Excel export). Listed as warnings: files that are not read, a
+missing optional table with the indicators it affects.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class Preflight:
     tables: dict[str, list[Path]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: per CSV file read in a dialect other than UTF-8 with ',' (rosp.io.textcsv.Dialect)
+    dialects: dict[str, dict[str, str | bool]] = field(default_factory=dict)
 
 
 _PMSI = re.compile(r"T_MCO(\d\d|aa)([BCDA])", re.IGNORECASE)
@@ -69,8 +74,9 @@ def _check_parquet(path: Path) -> None:
         raise DataDirError("truncated Parquet file (its footer is missing): copy it again", file=path.name)
 
 
-def _check_csv(path: Path, columns: list[str]) -> None:
-    frame = read_text_csv(path, lambda m: DataDirError(m.split(": ", 1)[-1], file=path.name))
+def _check_csv(path: Path, columns: list[str]) -> dict[str, str | bool] | None:
+    frame = read_text_csv(path, lambda m: DataDirError(m.split(": ", 1)[-1], file=path.name), dialects=True,
+                          decimals=False)
     found = {c.lower(): c for c in frame.columns}
     for col in columns:
         if col not in frame.columns and col.lower() in found:
@@ -78,6 +84,8 @@ def _check_csv(path: Path, columns: list[str]) -> None:
                 f"header '{found[col.lower()]}' found where '{col}' is expected (SNDS column names are upper case)",
                 file=path.name, column=col,
             )
+    dialect = frame.attrs["dialect"]
+    return None if dialect.standard else dialect.to_dict()
 
 
 def _check_parquet_header(path: Path, columns: list[str]) -> None:
@@ -139,7 +147,9 @@ def preflight(data_dir: Path | str) -> Preflight:
                 _check_parquet(path)
                 _check_parquet_header(path, cols)
             else:
-                _check_csv(path, cols)
+                dialect = _check_csv(path, cols)
+                if dialect is not None:
+                    result.dialects[path.name] = dialect
     if result.ignored:
         result.warnings.append(
             f"{len(result.ignored)} file(s) in --data are not read: {', '.join(result.ignored)}"

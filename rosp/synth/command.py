@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rosp.errors import RospError
 from rosp.synth.generator import generate
+from rosp.synth.sas import FORMATS, convert_to_sas_csv
 
 #: Largest extract `rosp synth` accepts. The generator builds the whole population
 #: in memory (about 1 kB per person with its claims) and pseudonyms and claim keys
@@ -25,7 +26,7 @@ class SynthOptionError(RospError):
     """An option `rosp synth` cannot honour."""
 
 
-def check_options(patients: int, seed: int, year: int, out: Path) -> None:
+def check_options(patients: int, seed: int, year: int, out: Path, fmt: str = "parquet") -> None:
     if patients > MAX_PATIENTS:
         raise SynthOptionError(
             f"{patients} patients is more than the generator can produce; the maximum is {MAX_PATIENTS}",
@@ -37,6 +38,8 @@ def check_options(patients: int, seed: int, year: int, out: Path) -> None:
         raise SynthOptionError(
             f"year {year} is outside the years the generator knows ({YEARS.start}-{YEARS.stop - 1})", column="--year"
         )
+    if fmt not in FORMATS:
+        raise SynthOptionError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", column="--format")
     if out.exists() and not out.is_dir():
         raise SynthOptionError("the output path exists and is a file, not a folder", file=str(out))
 
@@ -46,9 +49,12 @@ def synth_command(
     seed: int = typer.Option(42, "--seed", help="Random seed (same seed => identical files)."),
     year: int = typer.Option(2018, "--year", help="Study year N (claims cover N-2..N)."),
     out: Path = typer.Option(..., "--out", help="Output directory (created if needed)."),
+    fmt: str = typer.Option("parquet", "--format",
+                            help="parquet, or csv-sas: the CSV a SAS export gives on the Cnam portal "
+                                 "(';', SAS datetimes, decimal commas)."),
 ) -> None:
-    """Generate a realistic synthetic SNDS extract (Parquet, one file per table)."""
-    check_options(patients, seed, year, out)
+    """Generate a realistic synthetic SNDS extract (one file per table: Parquet or SAS-export CSV)."""
+    check_options(patients, seed, year, out, fmt)
     console = Console(stderr=True)
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]synth"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -59,6 +65,12 @@ def synth_command(
             bar.update(task, completed=done, total=total)
 
         summary = generate(patients=patients, seed=seed, year=year, out_dir=out, progress=progress)
+    if fmt == "csv-sas":
+        convert_to_sas_csv(out, summary.files)  # each <TABLE>.parquet becomes <TABLE>.csv
+    else:
+        for path in summary.files:  # no CSV of an earlier csv-sas run beside its Parquet twin
+            if path.suffix == ".parquet":
+                (path.parent / f"{path.stem}.csv").unlink(missing_ok=True)
     out_console = Console()
     out_console.print(f"Synthetic extract written to {summary.out_dir} "
                       f"({summary.patients} patients, {summary.doctors} doctors, "

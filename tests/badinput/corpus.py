@@ -75,19 +75,82 @@ def _empty(d: Path, name: str) -> None:
     _put(d, name, t.slice(0, 0))
 
 
-def _to_csv(d: Path, name: str, header_case=None, encoding="utf-8", sep=",") -> Path:
+def _to_csv(d: Path, name: str, header_case=None, encoding="utf-8", sep=",", decimal_comma=False,
+            edit: Callable[[pa.Table], pa.Table] | None = None) -> Path:
+    """Replace ``name``.parquet by a CSV: ``sep``, ``encoding``, decimal commas in the
+    floating-point and decimal columns, ``edit`` applied to the table first."""
+    import pyarrow.compute as pc
+
     t = _tbl(d, name)
+    if edit:
+        t = edit(t)
     (d / f"{name}.parquet").unlink()
+    if decimal_comma:
+        for i, f in enumerate(t.schema):
+            if pa.types.is_floating(f.type) or pa.types.is_decimal(f.type):
+                t = t.set_column(i, f.name, pc.replace_substring(t[f.name].cast(pa.string()), ".", ","))
     if header_case:
         t = t.rename_columns([header_case(c) for c in t.column_names])
     path = d / f"{name}.csv"
     pacsv.write_csv(t, path, pacsv.WriteOptions(delimiter=sep))
-    if encoding != "utf-8":
-        text = path.read_text(encoding="utf-8")
-        lines = text.splitlines()
-        lines[1] = lines[1] + ""  # keep rows, add a Latin-1 character to the first one
-        path.write_bytes(("\n".join(lines) + "\n").encode("utf-8").replace(b'"', b'"') + "é\n".encode("latin-1"))
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
     return path
+
+
+def _accented_names(t: pa.Table) -> pa.Table:
+    """Drug names ending with an accent (a Latin-1 export keeps them)."""
+    import pyarrow.compute as pc
+
+    i = t.schema.get_field_index("PHA_MED_NOM")
+    return t.set_column(i, "PHA_MED_NOM", pc.binary_join_element_wise(t["PHA_MED_NOM"], pa.scalar("É"), " "))
+
+
+def _mixed_encoding(d: Path) -> None:
+    path = _to_csv(d, "IR_PHA_R", edit=_accented_names)
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2].decode("utf-8").encode("latin-1")  # one row re-saved in Latin-1
+    path.write_bytes(b"\n".join(lines))
+
+
+def _windows_1252(d: Path) -> None:
+    path = _to_csv(d, "IR_PHA_R", sep=";", encoding="latin-1", edit=_accented_names)
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace(b"\xc9", b"\x92", 1)  # a curly apostrophe of Windows-1252
+    path.write_bytes(b"\n".join(lines))
+
+
+def _ambiguous_delimiter(d: Path) -> None:
+    path = _to_csv(d, "ROSP_ADM")
+    text = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line.replace(",", ";", 1) for line in text) + "\n", encoding="utf-8")
+
+
+def _thousands_separator(d: Path) -> None:
+    """A French export with '1.000,00' (thousands point, decimal comma) in a decimal column."""
+    path = _to_csv(d, "ER_PRS_F", sep=";", decimal_comma=True)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    col = lines[0].replace('"', "").split(";").index("PRS_ACT_QTE")
+    cells = lines[1].split(";")
+    cells[col] = "1.000,00"
+    lines[1] = ";".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _sas_export(d: Path) -> None:
+    """Every table as `rosp synth --format csv-sas` writes it (the SAS export of the portal)."""
+    from rosp.synth.sas import convert_to_sas_csv
+
+    convert_to_sas_csv(d)
+
+
+def _dialect_noted(file: str, **want) -> Callable[[Path, str], None]:
+    def check(d: Path, output: str) -> None:
+        import json
+
+        m = json.loads((d / "out" / "manifest.json").read_text())
+        found = {f: v for t in m["claims"]["tables"].values() for f, v in t.get("dialects", {}).items()}
+        assert all(found[file][k] == v for k, v in want.items()), found.get(file)
+    return check
 
 
 def _decl(d: Path, rows: list[dict]) -> None:
@@ -356,10 +419,16 @@ RUN_CASES = [
          fragments=("IR_PHA_R", "present twice")),
     Case("run_header_case_csv", "messages", R, data(lambda d: _to_csv(d, "DA_PRA_R", str.lower)),
          fragments=("DA_PRA_R.csv", "header 'pfs_pfs_num'")),
-    Case("run_latin1_csv", "messages", R, data(lambda d: _to_csv(d, "DA_PRA_R", encoding="latin-1")),
-         fragments=("DA_PRA_R.csv", "Latin-1")),
-    Case("run_semicolon_csv", "messages", R, data(lambda d: _to_csv(d, "DA_PRA_R", sep=";")),
-         fragments=("DA_PRA_R.csv", "';'")),
+    # a Latin-1 or ';' CSV is read, its dialect noted in the manifest (accepted cases below);
+    # what stays ambiguous is refused with file, row, column and reason
+    Case("run_mixed_encoding_csv", "messages", R, data(_mixed_encoding),
+         fragments=("IR_PHA_R.csv", "ligne 2", "colonne PHA_MED_NOM", "mixed encodings", "Latin-1")),
+    Case("run_windows_1252_csv", "messages", R, data(_windows_1252),
+         fragments=("IR_PHA_R.csv", "ligne 3", "colonne PHA_MED_NOM", "0x92", "Latin-1")),
+    Case("run_ambiguous_delimiter_csv", "messages", R, data(_ambiguous_delimiter),
+         fragments=("ROSP_ADM.csv", "ambiguous delimiter", "','", "';'")),
+    Case("run_french_thousands_separator", "messages", R, data(_thousands_separator),
+         fragments=("ER_PRS_F.csv", "ligne 1", "colonne PRS_ACT_QTE", "'1.000,00'", "decimal number")),
     Case("run_zero_byte_csv", "messages", R,
          data(lambda d: ((d / "DA_PRA_R.parquet").unlink(), (d / "DA_PRA_R.csv").write_bytes(b""))),
          fragments=("DA_PRA_R.csv", "empty file")),
@@ -407,6 +476,21 @@ RUN_CASES = [
     Case("run_missing_imb_warned", "tables", [*R, "--start-rates", "{tmp}/start_rates.csv"],
          lambda d: ((d / "data" / "IR_IMB_R.parquet").unlink(), _start_rates_valid(d)),
          exit=0, money=ANNOUNCED, kind="warning", fragments=("IR_IMB_R", "CAR-"), extra_check=_manifest_complete),
+    Case("run_latin1_csv", "messages", R, data(lambda d: _to_csv(d, "IR_PHA_R", encoding="latin-1",
+                                                                   edit=_accented_names)),
+         exit=0, money=REF, kind="warning", extra_check=_dialect_noted("IR_PHA_R.csv", encoding="latin-1"),
+         why="a Latin-1 export is read as Latin-1 and noted in the manifest"),
+    Case("run_semicolon_csv", "messages", R, data(lambda d: _to_csv(d, "DA_PRA_R", sep=";")),
+         exit=0, money=REF, kind="warning", extra_check=_dialect_noted("DA_PRA_R.csv", delimiter=";"),
+         why="a ';' export is read and noted in the manifest"),
+    Case("run_french_export_decimal_commas", "messages", R,
+         data(lambda d: _to_csv(d, "ER_PRS_F", sep=";", decimal_comma=True)),
+         exit=0, money=REF, kind="warning",
+         extra_check=_dialect_noted("ER_PRS_F.csv", delimiter=";", decimal_comma=True),
+         why="a French Excel export (';', decimal commas) gives the money of the clean reference"),
+    Case("run_sas_export", "messages", R, data(_sas_export), exit=0, money=REF, kind="warning",
+         extra_check=_dialect_noted("IR_BEN_R.csv", delimiter=";"),
+         why="the SAS export of the portal (';', SAS datetimes, decimal commas) gives the same money"),
     Case("run_reject_share_accepted", "rejects", [*R, "--accept-rejects"],
          data(lambda d: (_reject_many(d), _mt_unknown_doctor(d))),
          exit=0, money=ANNOUNCED, kind="rejection",

@@ -406,9 +406,24 @@ def _schema_name(table: str) -> str:
 
 
 def write_table(directory: Path, name: str, table: pa.Table, fmt: str = "parquet") -> Path:
-    """Write ``table`` as ``directory/<name>.<fmt>`` (replacing any file of that table)."""
+    """Write ``table`` as ``directory/<name>.<fmt>`` (replacing any file of that table).
+
+    ``fmt="csv-sas"`` writes ``<name>.csv`` as a SAS export (rosp.synth.sas: ';',
+    SAS datetimes, decimal commas)."""
     for ext in ("parquet", "csv"):
         (directory / f"{name}.{ext}").unlink(missing_ok=True)
+    if fmt == "csv-sas":
+        import duckdb
+
+        from rosp.synth.sas import parquet_to_sas_csv
+
+        staged = directory / f".{name}.staged.parquet"
+        pq.write_table(table, staged)
+        path = directory / f"{name}.csv"
+        with duckdb.connect() as con:
+            parquet_to_sas_csv(staged, path, con)
+        staged.unlink()
+        return path
     path = directory / f"{name}.{fmt}"
     if fmt == "parquet":
         pq.write_table(table, path)

@@ -201,6 +201,9 @@ def rescore(grid: Grid, catalogue: Catalogue, year: int) -> Rescore | None:
         np.nan_to_num(rate), start, i, t, s, lower, rules.normalisation, rules.missing_start, rules.lower_rule
     )
     real = np.where(neutralised, 0.0, real)
+    # A provisional definition earns nothing (`scoring.provisional_definitions`), as in score_batch.
+    unpaid = np.array([c.id in rules.non_payable for c in cells], dtype=bool)[ri]
+    real = np.where(unpaid, 0.0, real)
     w = patientele.astype(float) / reference.astype(float)
     if rules.patientele_cap is not None:
         w = np.minimum(w, float(rules.patientele_cap))
@@ -225,13 +228,14 @@ def rescore(grid: Grid, catalogue: Catalogue, year: int) -> Rescore | None:
         ends = np.r_[b[1:], grid.n_rows]
         txt_i = np.array([str(c.intermediate) for c in cells], dtype=object)[ri]
         txt_t = np.array([str(c.target) for c in cells], dtype=object)[ri]
+        ids = np.array([c.id for c in cells], dtype=object)[ri]
         cols = {
-            "numerator": grid.numerator, "denominator": grid.denominator,
+            "indicator_id": ids, "numerator": grid.numerator, "denominator": grid.denominator,
             "start_rate": grid.start_txt, "declared_rate": grid.declared_txt,
             "intermediate": txt_i, "target": txt_t, "lower": lower, "threshold": threshold,
             "points_max": points_max, "patientele": patientele, "reference_patientele": reference,
         }
-        live = ~neutralised  # a neutralised row scores 0 exactly (decided on integers and NaN)
+        live = ~neutralised & ~unpaid  # a neutralised or provisional row scores 0 exactly
         for k in risky:
             pts, total = Fraction(0), Fraction(0)
             for j in np.flatnonzero(live[b[k]:ends[k]]) + b[k]:

@@ -40,7 +40,7 @@ def clean(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("clean")
     generate(patients=600, seed=7, year=2018, out_dir=root / "data")
-    for extra in ("calibration.md", "ground_truth.csv"):
+    for extra in ("calibration.md", "ground_truth.csv", "ground_truth_previous.csv"):
         (root / "data" / extra).unlink(missing_ok=True)
     (root / "counts.csv").write_text(COUNTS, encoding="utf-8")
     (root / "patientele.csv").write_text(PATIENTELE, encoding="utf-8")

@@ -286,7 +286,7 @@ def load_claims(
 
     for name in TABLES:
         raw.execute(f"DROP TABLE IF EXISTS {q('_rej_' + name)}")
-    report.views, filtered, report.ps_numbers = build_views(raw, year)
+    report.views, filtered, report.ps_numbers = build_views(backend, year)
     for name, counts in filtered.items():
         report.tables[name].filtered = {k: v for k, v in sorted(counts.items()) if v}
         if report.tables[name].filtered:

@@ -22,11 +22,9 @@ import ibis.expr.types as ir
 from rosp.claims.errors import MissingTableError
 from rosp.claims.schema import TABLES, TableSchema
 from rosp.claims.validate import (
-    DUCKDB_TYPES,
     check_columns,
-    check_rows_sql,
+    check_rows,
     check_types,
-    has_duplicate_keys,
     q,
     typed_select,
 )
@@ -202,18 +200,16 @@ def _source_sql(con: duckdb.DuckDBPyConnection, path: Path, index: int, schema: 
     return f"SELECT *{derived}, {_lit(path.name)} AS _file, rowid + 1 AS _row FROM {staging}"
 
 
-def _empty_sql(schema: TableSchema) -> str:
-    cols = ", ".join(f"CAST(NULL AS {DUCKDB_TYPES[c.type]}) AS {q(c.name)}" for c in schema.columns)
-    return f"SELECT {cols}, CAST(NULL AS VARCHAR) AS _file, CAST(NULL AS BIGINT) AS _row LIMIT 0"
+def _wrap(con: Any) -> tuple[duckdb.DuckDBPyConnection | None, Any]:
+    """(raw DuckDB connection or None, QueryBackend) for ``con``: None (a new in-memory
+    DuckDB), a DuckDB connection, an Ibis DuckDB or PySpark backend, or a QueryBackend."""
+    from rosp.engine.backends import backend_for
 
-
-def _wrap(con: Any) -> tuple[duckdb.DuckDBPyConnection, Any]:
     if con is None:
-        raw = duckdb.connect()
-        return raw, ibis.duckdb.from_connection(raw)
-    if isinstance(con, duckdb.DuckDBPyConnection):
-        return con, ibis.duckdb.from_connection(con)
-    return con.con, con  # already an ibis DuckDB backend
+        con = duckdb.connect()
+    qb = backend_for(con)
+    raw = qb.raw if qb.name == "duckdb" else None
+    return raw, qb
 
 
 def load_claims(
@@ -223,6 +219,7 @@ def load_claims(
     con: Any = None,
     period: tuple[date, date] | dict[str, tuple[date, date]] | None = None,
     programmes: Any = None,
+    work_dir: str | Path | None = None,
 ) -> Claims:
     """Validate the extract in ``data_dir`` and build the clean views for study ``year``.
 
@@ -230,8 +227,12 @@ def load_claims(
     (``<TABLE>.parquet`` or ``.csv``, plus archives). Structural problems raise
     :class:`~rosp.claims.errors.ClaimsError`; row-level problems send the row to
     ``rejects_dir/<TABLE>.parquet`` (original columns + ``_file``, ``_row``, ``_reason``)
-    and are counted in ``claims.report``. ``con`` may be a DuckDB connection (e.g.
-    file-backed, for extracts larger than memory) or an Ibis DuckDB backend.
+    and are counted in ``claims.report``. ``con`` is the engine: a DuckDB connection
+    (e.g. file-backed, for extracts larger than memory), an Ibis DuckDB or PySpark
+    backend, or a :class:`~rosp.engine.backends.QueryBackend`. The row checks and the
+    clean views are Ibis expressions, so both engines run the same code; only reading
+    the files (header, types) is engine-specific. ``work_dir`` holds Spark's sorted
+    rejects before they are written (default: the system temp directory).
 
     The care-date bounds of each family come from the windows of the definitions
     (``programmes``, default: all of :func:`rosp.indicators.definitions.load_programmes`;
@@ -239,6 +240,8 @@ def load_claims(
     every family, or ``{family: pair}``); a definition that would then read before the
     loaded period raises :class:`~rosp.claims.windows.LoadWindowError`.
     """
+    import tempfile
+
     from rosp.claims.windows import TABLE_FAMILY, check_windows, load_periods
 
     data_dir = Path(data_dir)
@@ -249,9 +252,11 @@ def load_claims(
         check_windows(periods, year, programmes)
     overall = (min(p[0] for p in periods.values()), max(p[1] for p in periods.values()))
     raw, backend = _wrap(con)
-    # Row order inside DuckDB is never relied on (every output is sorted explicitly):
-    # letting DuckDB drop it saves memory and time on the large fact tables.
-    raw.execute("SET preserve_insertion_order = false")
+    if raw is not None:
+        # Row order inside DuckDB is never relied on (every output is sorted explicitly):
+        # letting DuckDB drop it saves memory and time on the large fact tables.
+        raw.execute("SET preserve_insertion_order = false")
+    work = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir())
     report = LoadReport(year=year, period=overall, periods=periods)
     input_files: dict[str, str] = {}
     loaded: set[str] = set()
@@ -269,7 +274,7 @@ def load_claims(
             input_files[str(path)] = sha256(path)
         started = time.perf_counter()
         table_period = periods.get(TABLE_FAMILY.get(name, ""), overall)
-        report.tables[name] = _load_table(raw, schema, files, table_period, loaded, rejects_dir)
+        report.tables[name] = _load_table(backend, schema, files, table_period, loaded, rejects_dir, work)
         loaded.add(name)
         t = report.tables[name]
         log.info(
@@ -285,25 +290,21 @@ def load_claims(
             )
 
     for name in TABLES:
-        raw.execute(f"DROP TABLE IF EXISTS {q('_rej_' + name)}")
+        backend.drop("_rej_" + name)
     report.views, filtered, report.ps_numbers = build_views(backend, year)
     for name, counts in filtered.items():
         report.tables[name].filtered = {k: v for k, v in sorted(counts.items()) if v}
         if report.tables[name].filtered:
             log.info("%s: kept rows left out by SNDS data rules %s", name, report.tables[name].filtered)
-    return Claims(backend, year, overall, input_files, report)
+    return Claims(backend.ibis, year, overall, input_files, report)
 
 
-def _load_table(
-    raw: duckdb.DuckDBPyConnection,
-    schema: TableSchema,
-    files: list[Path],
-    period: tuple[date, date],
-    loaded: set[str],
-    rejects_dir: str | Path | None,
-) -> TableReport:
-    """Check one table: kept rows -> table ``<NAME>``, rejects -> temp table ``_rej_<NAME>``."""
-    name, rej = schema.name, q("_rej_" + schema.name)
+def _duckdb_source(
+    backend: Any, schema: TableSchema, files: list[Path]
+) -> tuple[ir.Table, dict[str, dict[str, int | str]], list[str]]:
+    """DuckDB reading of the files: structural checks, typed rows (``_file``, ``_row``) as
+    a temp view; returns (table, coercions, names to drop after the load)."""
+    raw = backend.raw
     parts = []
     coercions: dict[str, dict[str, int | str]] = {}
     for i, path in enumerate(files):
@@ -314,30 +315,63 @@ def _load_table(
             for k, v in stats.items():
                 entry[k] = entry.get(k, 0) + v if isinstance(v, int) else v
         parts.append(typed_select(schema, source, types))
-    typed = " UNION ALL ".join(parts) if parts else _empty_sql(schema)
-    checked = check_rows_sql(schema, typed, period, loaded, has_duplicate_keys(raw, schema, typed))
-    raw.execute(f"CREATE OR REPLACE TABLE {q(name)} AS {checked}")
+    view = q("_rosp_src_" + schema.name)
+    raw.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {' UNION ALL '.join(parts)}")
+    return backend.ibis.table("_rosp_src_" + schema.name), coercions, [f"_rosp_csv_{i}" for i in range(len(files))]
+
+
+def _empty(backend: Any, schema: TableSchema) -> ir.Table:
+    from rosp.claims.validate import rejects_schema
+
+    arrow = rejects_schema(schema)
+    return backend.empty_table(ibis.Schema.from_pyarrow(arrow.remove(arrow.get_field_index("_reason"))))
+
+
+def _load_table(
+    backend: Any,
+    schema: TableSchema,
+    files: list[Path],
+    period: tuple[date, date],
+    loaded: set[str],
+    rejects_dir: str | Path | None,
+    work_dir: Path,
+) -> TableReport:
+    """Check one table: kept rows -> table ``<NAME>``, rejects -> table ``_rej_<NAME>``."""
+    from rosp.claims.validate import rejects_schema
+
+    name = schema.name
+    drop: list[str] = []
+    coercions: dict[str, dict[str, int | str]] = {}
+    if not files:
+        typed = _empty(backend, schema)
+    elif backend.name == "duckdb":
+        typed, coercions, drop = _duckdb_source(backend, schema, files)
+    else:
+        from rosp.engine.spark import spark_typed_source
+
+        typed, coercions = spark_typed_source(backend, schema, files)
+    checked = check_rows(backend, schema, typed, period, loaded)
+    stored = backend.store(checked, name)
     # Split in place (no second copy of a large fact table): rejects are few.
-    raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE {rej} AS SELECT * FROM {q(name)} WHERE _reason IS NOT NULL"
-    )
-    raw.execute(f"DELETE FROM {q(name)} WHERE _reason IS NOT NULL")
-    raw.execute(f"ALTER TABLE {q(name)} DROP COLUMN _reason")
-    for i in range(len(files)):
-        raw.execute(f"DROP TABLE IF EXISTS _rosp_csv_{i}")
-    rejected = dict(
-        raw.execute(f"SELECT _reason, count(*) FROM {rej} GROUP BY 1 ORDER BY 1").fetchall()
-    )
-    (kept,) = raw.execute(f"SELECT count(*) FROM {q(name)}").fetchall()[0]
+    rej = backend.store(stored.filter(stored._reason.notnull()), "_rej_" + name)
+    backend.drop_flagged(name, "_reason")
+    if not files:
+        backend.release(typed)
+    elif backend.name == "duckdb":
+        backend.raw.execute(f"DROP VIEW IF EXISTS {q('_rosp_src_' + name)}")
+    else:
+        backend.drop("_rosp_src_" + name)
+    for t in drop:
+        backend.drop(t)
+    by_reason = rej.group_by("_reason").aggregate(n=rej.count())
+    rejected = dict(sorted((r["_reason"], int(r["n"])) for r in backend.to_arrow(by_reason).to_pylist()))
+    kept = backend.count(backend.ibis.table(name))
     if rejects_dir is not None:
         target = Path(rejects_dir) / f"{name}.parquet"
         target.unlink(missing_ok=True)  # no stale rejects from an earlier run
         if rejected:
             target.parent.mkdir(parents=True, exist_ok=True)
-            raw.execute(
-                f"COPY (SELECT * FROM {rej} ORDER BY _file, _row) "
-                f"TO {_lit(str(target))} (FORMAT parquet)"
-            )
+            backend.write_parquet(rej, target, ["_file", "_row"], rejects_schema(schema), work_dir)
     return TableReport(
         name, [p.name for p in files], kept + sum(rejected.values()), kept, rejected,
         coercions=coercions,

@@ -31,7 +31,6 @@ temp view); the raw tables they read hold only the rows kept by validation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -346,19 +345,19 @@ class _Builder:
             quantity=ibis.greatest(g.quantity.round(), 1).cast("int64"), claim_ref=_ref_text(g),
         )
 
-    def _detail(self, table: str, lines: ir.Table, **cols: Callable[[ir.Table, ir.Table], ir.Value]) -> ir.Table:
+    def _detail(self, table: str, lines: ir.Table, code: str, qty: str, **from_lines: str) -> ir.Table:
+        """Detail lines of ``table`` with their prestation line: code, quantity, ref pair."""
         d = self.t(table)
         j = d.join(lines, [d[k] == lines[k] for k in DCIR_KEY])
-        return j.select(**{n: f(d, lines) for n, f in cols.items()})
+        return j.select(
+            patient_id=lines.patient_id, date=lines.EXE_SOI_DTD, _code=d[code], _q=d[qty],
+            _d=d.DCT_ORD_NUM, _p=d.PRS_ORD_NUM, **{n: lines[c] for n, c in from_lines.items()},
+        )
 
     def drug_deliveries(self, lines: ir.Table, dmap: ir.Table) -> ir.Table:
-        f = self._detail(
-            "ER_PHA_F", lines,
-            patient_id=lambda d, l: l.patient_id, date=lambda d, l: l.EXE_SOI_DTD,
-            cip13=lambda d, l: d.PHA_PRS_C13, PFS_PRE_NUM=lambda d, l: l.PFS_PRE_NUM,
-            _spe=lambda d, l: l.PSP_SPE_COD, _q=lambda d, l: d.PHA_ACT_QSN,
-            _d=lambda d, l: d.DCT_ORD_NUM, _p=lambda d, l: d.PRS_ORD_NUM,
-        )
+        f = self._detail("ER_PHA_F", lines, "PHA_PRS_C13", "PHA_ACT_QSN", PFS_PRE_NUM="PFS_PRE_NUM",
+                         _spe="PSP_SPE_COD")
+        f = f.rename(cip13="_code")
         g = f.group_by("patient_id", "date", "cip13", "PFS_PRE_NUM").aggregate(
             prescriber_specialty=f._spe.min(), _sum=f._q.cast("decimal(38, 0)").sum(), **_claim_ref("ER_PHA_F", f._d, f._p, f._q > 0),
         )
@@ -373,13 +372,9 @@ class _Builder:
         )
 
     def bio_acts(self, lines: ir.Table, dmap: ir.Table) -> ir.Table:
-        f = self._detail(
-            "ER_BIO_F", lines,
-            patient_id=lambda d, l: l.patient_id, date=lambda d, l: l.EXE_SOI_DTD,
-            nabm=lambda d, l: d.BIO_PRS_IDE, PFS_PRE_NUM=lambda d, l: l.PFS_PRE_NUM,
-            _exe=lambda d, l: l.PFS_EXE_NUM, _q=lambda d, l: d.BIO_ACT_QSN,
-            _d=lambda d, l: d.DCT_ORD_NUM, _p=lambda d, l: d.PRS_ORD_NUM,
-        )
+        f = self._detail("ER_BIO_F", lines, "BIO_PRS_IDE", "BIO_ACT_QSN", PFS_PRE_NUM="PFS_PRE_NUM",
+                         _exe="PFS_EXE_NUM")
+        f = f.rename(nabm="_code")
         g = f.group_by("patient_id", "date", "nabm", "PFS_PRE_NUM").aggregate(
             PFS_EXE_NUM=f._exe.min(), _sum=f._q.cast("decimal(38, 0)").sum(), **_claim_ref("ER_BIO_F", f._d, f._p, f._q > 0),
         )

@@ -86,6 +86,9 @@ class LoadReport:
     periods: dict[str, tuple[date, date]] = field(default_factory=dict)
     #: how PS numbers were matched across tables (rosp.claims.views.ps_number_mode)
     ps_numbers: str = ""
+    #: plausibility warnings (rosp.claims.plausibility.check_loaded); in the run manifest's
+    #: ``warnings``, not in its ``claims`` block
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -220,6 +223,7 @@ def load_claims(
     period: tuple[date, date] | dict[str, tuple[date, date]] | None = None,
     programmes: Any = None,
     work_dir: str | Path | None = None,
+    known_indicators: set[str] | None = None,
 ) -> Claims:
     """Validate the extract in ``data_dir`` and build the clean views for study ``year``.
 
@@ -233,6 +237,13 @@ def load_claims(
     clean views are Ibis expressions, so both engines run the same code; only reading
     the files (header, types) is engine-specific. ``work_dir`` holds Spark's sorted
     rejects before they are written (default: the system temp directory).
+
+    Implausible rows (birth month 13, birth after the period, death before birth) are
+    counted rejects (:func:`rosp.claims.plausibility.row_rules`). With
+    ``known_indicators`` (the indicators of the run, as ``rosp run`` passes them) an
+    extract that cannot be true is refused after the load, before the views
+    (:func:`rosp.claims.plausibility.check_loaded`); its warnings are in
+    ``claims.report.warnings``.
 
     The care-date bounds of each family come from the windows of the definitions
     (``programmes``, default: all of :func:`rosp.indicators.definitions.load_programmes`;
@@ -274,7 +285,7 @@ def load_claims(
             input_files[str(path)] = sha256(path)
         started = time.perf_counter()
         table_period = periods.get(TABLE_FAMILY.get(name, ""), overall)
-        report.tables[name] = _load_table(backend, schema, files, table_period, loaded, rejects_dir, work)
+        report.tables[name] = _load_table(backend, schema, files, table_period, loaded, rejects_dir, work, year)
         loaded.add(name)
         t = report.tables[name]
         log.info(
@@ -289,6 +300,10 @@ def load_claims(
                 "%s: %d of %d rows rejected %s", name, t.rows_rejected, t.rows_read, t.rejected
             )
 
+    if known_indicators is not None:
+        from rosp.claims.plausibility import check_loaded
+
+        report.warnings = check_loaded(backend, report, year, known_indicators)
     for name in TABLES:
         backend.drop("_rej_" + name)
     report.views, filtered, report.ps_numbers = build_views(backend, year)
@@ -335,6 +350,7 @@ def _load_table(
     loaded: set[str],
     rejects_dir: str | Path | None,
     work_dir: Path,
+    year: int,
 ) -> TableReport:
     """Check one table: kept rows -> table ``<NAME>``, rejects -> table ``_rej_<NAME>``."""
     from rosp.claims.validate import rejects_schema
@@ -350,7 +366,9 @@ def _load_table(
         from rosp.engine.spark import spark_typed_source
 
         typed, coercions = spark_typed_source(backend, schema, files)
-    checked = check_rows(backend, schema, typed, period, loaded)
+    from rosp.claims.plausibility import row_rules
+
+    checked = check_rows(backend, schema, typed, period, loaded, row_rules(name, typed, year))
     stored = backend.store(checked, name)
     # Split in place (no second copy of a large fact table): rejects are few.
     rej = backend.store(stored.filter(stored._reason.notnull()), "_rej_" + name)

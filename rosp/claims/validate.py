@@ -322,12 +322,14 @@ def check_rows(
     typed: ir.Table,
     period: tuple[date, date],
     kept_tables: set[str],
+    extra: list[tuple[ir.BooleanValue, str]] | None = None,
 ) -> ir.Table:
     """The typed rows plus a ``_reason`` code (NULL = row kept), as one Ibis expression,
     so every engine runs the same rules.
 
     Rules, first match wins: null in a non-nullable column, care date outside the
-    period, missing/rejected parent for each reference, then duplicate primary key
+    period, the ``extra`` rules (implausible rows: :func:`rosp.claims.plausibility.row_rules`),
+    missing/rejected parent for each reference, then duplicate primary key
     (the first valid occurrence in file order is kept; the ranking window runs only
     when a hash aggregate found a repeated key, :func:`has_duplicate_keys`).
     ``kept_tables`` lists parent tables already loaded (kept rows in ``<T>``,
@@ -341,6 +343,7 @@ def check_rows(
     for c in schema.period_dates:
         col = typed[c]
         cases.append(((col < ibis.date(lo)) | (col > ibis.date(hi)), f"date_out_of_period:{c}"))
+    cases += extra or []  # rows that cannot be true (rosp.claims.plausibility.row_rules)
     joined: ir.Table = typed
     hits: list[tuple[ir.Table, ir.Table]] = []
     for i, (local, parent, remote) in enumerate(references(schema)):

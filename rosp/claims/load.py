@@ -370,9 +370,14 @@ def _load_table(
 
     checked = check_rows(backend, schema, typed, period, loaded, row_rules(name, typed, year))
     stored = backend.store(checked, name)
+    # one aggregate gives the kept rows (NULL reason) and the rejects per reason
+    by_reason = stored.group_by("_reason").aggregate(n=stored.count())
+    counts = {r["_reason"]: int(r["n"]) for r in backend.to_arrow(by_reason).to_pylist()}
+    kept = counts.pop(None, 0)
+    rejected = dict(sorted(counts.items()))
     # Split in place (no second copy of a large fact table): rejects are few.
-    rej = backend.store(stored.filter(stored._reason.notnull()), "_rej_" + name)
-    backend.drop_flagged(name, "_reason")
+    rej = backend.store(stored.filter(stored._reason.notnull()) if rejected else stored.limit(0), "_rej_" + name)
+    backend.drop_flagged(name, "_reason", any_flagged=bool(rejected))
     if not files:
         backend.release(typed)
     elif backend.name == "duckdb":
@@ -381,9 +386,6 @@ def _load_table(
         backend.drop("_rosp_src_" + name)
     for t in drop:
         backend.drop(t)
-    by_reason = rej.group_by("_reason").aggregate(n=rej.count())
-    rejected = dict(sorted((r["_reason"], int(r["n"])) for r in backend.to_arrow(by_reason).to_pylist()))
-    kept = backend.count(backend.ibis.table(name))
     if rejects_dir is not None:
         target = Path(rejects_dir) / f"{name}.parquet"
         target.unlink(missing_ok=True)  # no stale rejects from an earlier run

@@ -155,23 +155,28 @@ class _Builder:
         self.settings = settings
         self.mode = mode
         self.filtered: dict[str, dict[str, int]] = {}
+        self._tables: dict[str, ir.Table] = {}
 
     def t(self, name: str) -> ir.Table:
-        return self.b.ibis.table(name)
+        """A raw table or a stored view (looked up once: each lookup asks the engine)."""
+        if name not in self._tables:
+            self._tables[name] = self.b.ibis.table(name)
+        return self._tables[name]
 
     def key(self, x: ir.StringValue) -> ir.StringValue:
         return ps_key(x, self.mode)
 
     def store(self, name: str, expr: ir.Table) -> ir.Table:
-        stored = self.b.store(expr, name)
+        stored = self._tables[name] = self.b.store(expr, name)
         if name not in _FILTERED:
             return stored
         table, children = _FILTERED[name]
         counts = self.filtered.setdefault(table, {})
         flagged = stored.filter(stored._filter.notnull())
-        for rule, n in self._counts(flagged.group_by("_filter").aggregate(n=flagged.count())):
+        own = self._counts(flagged.group_by("_filter").aggregate(n=flagged.count()))
+        for rule, n in own:
             counts[rule] = counts.get(rule, 0) + n
-        if children:
+        if children and own:
             keys = children[0][1]
             dropped = self.b.materialise(flagged.select(*keys, "_filter").distinct(), "dropped")
             for child, ckeys in children:
@@ -183,7 +188,8 @@ class _Builder:
             self.b.release(dropped)
         if name == "_rosp_ben":  # claims of fictitious NIRs are counted on their own tables
             return stored
-        return self.b.drop_flagged(name, "_filter")
+        self._tables[name] = self.b.drop_flagged(name, "_filter", any_flagged=bool(own))
+        return self._tables[name]
 
     def _counts(self, expr: ir.Table) -> list[tuple[str, int]]:
         return [(r["_filter"], int(r["n"])) for r in self.b.to_arrow(expr).to_pylist()]

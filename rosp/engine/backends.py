@@ -89,7 +89,7 @@ class QueryBackend(ABC):
         """Compute ``expr`` once and keep it under ``name`` (replacing any table of that name)."""
 
     @abstractmethod
-    def drop_flagged(self, name: str, column: str) -> ir.Table:
+    def drop_flagged(self, name: str, column: str, any_flagged: bool = True) -> ir.Table:
         """Remove from the stored table ``name`` its rows where ``column`` is not NULL, then
         the column itself (in place where the engine can: rejects and filtered rows are few)."""
 
@@ -145,8 +145,9 @@ class DuckDBBackend(QueryBackend):
         self.raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS {self._sql(expr)}')
         return self.ibis.table(name)
 
-    def drop_flagged(self, name: str, column: str) -> ir.Table:
-        self.raw.execute(f'DELETE FROM "{name}" WHERE "{column}" IS NOT NULL')
+    def drop_flagged(self, name: str, column: str, any_flagged: bool = True) -> ir.Table:
+        if any_flagged:
+            self.raw.execute(f'DELETE FROM "{name}" WHERE "{column}" IS NOT NULL')
         self.raw.execute(f'ALTER TABLE "{name}" DROP COLUMN "{column}"')
         return self.ibis.table(name)
 
@@ -236,10 +237,9 @@ class SparkBackend(QueryBackend):
         self._stored: dict[str, Any] = {}
 
     def _keep(self, df: Any, name: str) -> ir.Table:
-        from pyspark import StorageLevel
-
-        df = df.persist(StorageLevel.MEMORY_AND_DISK)
-        df.count()  # computed now, so what it was built from may be dropped
+        # a local checkpoint cuts the lineage: a cached plan would carry the whole loader's
+        # plan into every later query (the plan string of the evidence write ran out of heap)
+        df = df.localCheckpoint(eager=True)
         old = self._stored.pop(name, None)
         df.createOrReplaceTempView(name)
         self._stored[name] = df
@@ -250,9 +250,9 @@ class SparkBackend(QueryBackend):
     def store(self, expr: ir.Table, name: str) -> ir.Table:
         return self._keep(self._df(expr), name)
 
-    def drop_flagged(self, name: str, column: str) -> ir.Table:
+    def drop_flagged(self, name: str, column: str, any_flagged: bool = True) -> ir.Table:
         df = self.session.table(name)
-        return self._keep(df.filter(df[column].isNull()).drop(column), name)
+        return self._keep((df.filter(df[column].isNull()) if any_flagged else df).drop(column), name)
 
     def drop(self, name: str) -> None:
         old = self._stored.pop(name, None)

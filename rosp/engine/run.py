@@ -110,19 +110,21 @@ def run(
     spark_master: str | None = None,
     spark_conf: dict[str, str] | None = None,
     spark: Any = None,
+    spark_loader: bool = False,
 ) -> RunResult:
     """Load the extract in ``data_dir`` and run every programme for payment ``year``.
 
     ``start_rates``: a ``start_rates.csv`` of an earlier run (or its directory) to
     reuse; without it the reset year measures them on the year before.
 
-    The whole run, loader included (row checks, rejects, clean views: Ibis code shared by
-    both engines), runs on one engine. DuckDB runs out of core: a file-backed database in
-    a scratch directory under ``work_dir`` with an explicit ``memory_limit``
-    (:func:`rosp.engine.backends.open_duckdb`). With ``engine="spark"``, Spark (``spark``,
-    a SparkSession, or one started on ``spark_master`` with ``spark_conf``) reads the raw
-    Parquet, validates it, builds the views and computes patientèles, counts and
-    evidence; the run directory is the same as DuckDB's apart from ``timings.json``.
+    The loader (row checks, rejects, clean views) is Ibis code shared by both engines.
+    DuckDB runs out of core: a file-backed database in a scratch directory under
+    ``work_dir`` with an explicit ``memory_limit`` (:func:`rosp.engine.backends.open_duckdb`).
+    With ``engine="spark"`` (``spark``, a SparkSession, or one started on ``spark_master``
+    with ``spark_conf``) the loader runs on DuckDB, the clean views go to Parquet and Spark
+    computes patientèles, counts and evidence; the run directory is the same as DuckDB's
+    apart from ``timings.json``. ``spark_loader=True`` (experimental, not proven equal
+    yet: docs/scaling.md) runs the loader on Spark too, from the raw Parquet.
     """
     from rosp.claims.load import load_claims
 
@@ -140,8 +142,9 @@ def run(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with workspace(work_dir) as work:
-        if engine == "spark":
-            return _run_spark(data_dir, year, out, work, start_rates, progress, spark, spark_master, spark_conf)
+        if engine == "spark" and spark_loader:
+            return _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, spark_master,
+                                     spark_conf)
         t0 = time.perf_counter()
         _tick(progress, "load", 0)
         con = open_duckdb(work / "duckdb", memory_limit=memory_limit, threads=threads)
@@ -151,6 +154,11 @@ def run(
             settings = duckdb_settings(con)
             _tick(progress, "load", 1)
             timings = {"load": time.perf_counter() - t0}
+            if engine == "spark":
+                result = _run_spark(claims, year, out, work, timings, settings, spark, spark_master, spark_conf,
+                                    _common(claims, start_rates, progress, work))
+                result.warnings = list(claims.report.warnings)
+                return result
             views = {n: claims.view(n) for n in CLEAN_VIEWS}
             result = run_on_views(claims.con, views, year, out, extra_timings=timings,
                                   run_info={"engine": "duckdb", "duckdb": settings},
@@ -167,7 +175,30 @@ def _common(claims, start_rates, progress, work) -> dict[str, Any]:
                 load_report=report, work_dir=work)
 
 
-def _run_spark(data_dir, year, out, work, start_rates, progress, spark, master, conf) -> RunResult:
+def _run_spark(claims, year, out, work, timings, settings, spark, master, conf, common) -> RunResult:
+    """The clean views go to Parquet (DuckDB ``COPY``); Spark computes from there."""
+    from rosp.engine.spark import export_views, spark_backend, spark_session, views_to_spark
+
+    t = time.perf_counter()
+    views_dir = export_views(claims, work / "views")
+    timings["export_views"] = time.perf_counter() - t
+    own = spark is None
+    if own:
+        t = time.perf_counter()
+        conf = {"spark.local.dir": str(work / "spark-local"), **(conf or {})}
+        spark = spark_session(master=master or "local[*]", conf=conf)
+        timings["spark_start"] = time.perf_counter() - t
+    try:
+        backend = spark_backend(spark)
+        views = views_to_spark(views_dir, backend)
+        info = {"engine": "spark", "duckdb": settings, "spark_master": spark.sparkContext.master}
+        return run_on_views(backend, views, year, out, extra_timings=timings, run_info=info, **common)
+    finally:
+        if own:
+            spark.stop()
+
+
+def _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, master, conf) -> RunResult:
     """The whole run on Spark: the loader (row checks, rejects, clean views: the same Ibis
     code as DuckDB's) reads the raw Parquet, then the indicators run on the stored views."""
     from rosp.claims.load import load_claims

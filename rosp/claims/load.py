@@ -22,11 +22,9 @@ import ibis.expr.types as ir
 from rosp.claims.errors import MissingTableError
 from rosp.claims.schema import TABLES, TableSchema
 from rosp.claims.validate import (
-    DUCKDB_TYPES,
     check_columns,
-    check_rows_sql,
+    check_rows,
     check_types,
-    has_duplicate_keys,
     q,
     typed_select,
 )
@@ -91,6 +89,9 @@ class LoadReport:
     periods: dict[str, tuple[date, date]] = field(default_factory=dict)
     #: how PS numbers were matched across tables (rosp.claims.views.ps_number_mode)
     ps_numbers: str = ""
+    #: plausibility warnings (rosp.claims.plausibility.check_loaded); in the run manifest's
+    #: ``warnings``, not in its ``claims`` block
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -263,18 +264,17 @@ def _drop_archive_duplicates(
     return out, dropped
 
 
-def _empty_sql(schema: TableSchema) -> str:
-    cols = ", ".join(f"CAST(NULL AS {DUCKDB_TYPES[c.type]}) AS {q(c.name)}" for c in schema.columns)
-    return f"SELECT {cols}, CAST(NULL AS VARCHAR) AS _file, CAST(NULL AS BIGINT) AS _row LIMIT 0"
 
+def _wrap(con: Any) -> tuple[duckdb.DuckDBPyConnection | None, Any]:
+    """(raw DuckDB connection or None, QueryBackend) for ``con``: None (a new in-memory
+    DuckDB), a DuckDB connection, an Ibis DuckDB or PySpark backend, or a QueryBackend."""
+    from rosp.engine.backends import backend_for
 
-def _wrap(con: Any) -> tuple[duckdb.DuckDBPyConnection, Any]:
     if con is None:
-        raw = duckdb.connect()
-        return raw, ibis.duckdb.from_connection(raw)
-    if isinstance(con, duckdb.DuckDBPyConnection):
-        return con, ibis.duckdb.from_connection(con)
-    return con.con, con  # already an ibis DuckDB backend
+        con = duckdb.connect()
+    qb = backend_for(con)
+    raw = qb.raw if qb.name == "duckdb" else None
+    return raw, qb
 
 
 def load_claims(
@@ -284,6 +284,8 @@ def load_claims(
     con: Any = None,
     period: tuple[date, date] | dict[str, tuple[date, date]] | None = None,
     programmes: Any = None,
+    work_dir: str | Path | None = None,
+    known_indicators: set[str] | None = None,
 ) -> Claims:
     """Validate the extract in ``data_dir`` and build the clean views for study ``year``.
 
@@ -291,8 +293,19 @@ def load_claims(
     (``<TABLE>.parquet`` or ``.csv``, plus archives). Structural problems raise
     :class:`~rosp.claims.errors.ClaimsError`; row-level problems send the row to
     ``rejects_dir/<TABLE>.parquet`` (original columns + ``_file``, ``_row``, ``_reason``)
-    and are counted in ``claims.report``. ``con`` may be a DuckDB connection (e.g.
-    file-backed, for extracts larger than memory) or an Ibis DuckDB backend.
+    and are counted in ``claims.report``. ``con`` is the engine: a DuckDB connection
+    (e.g. file-backed, for extracts larger than memory), an Ibis DuckDB or PySpark
+    backend, or a :class:`~rosp.engine.backends.QueryBackend`. The row checks and the
+    clean views are Ibis expressions, so both engines run the same code; only reading
+    the files (header, types) is engine-specific. ``work_dir`` holds Spark's sorted
+    rejects before they are written (default: the system temp directory).
+
+    Implausible rows (birth month 13, birth after the period, death before birth) are
+    counted rejects (:func:`rosp.claims.plausibility.row_rules`). With
+    ``known_indicators`` (the indicators of the run, as ``rosp run`` passes them) an
+    extract that cannot be true is refused after the load, before the views
+    (:func:`rosp.claims.plausibility.check_loaded`); its warnings are in
+    ``claims.report.warnings``.
 
     The care-date bounds of each family come from the windows of the definitions
     (``programmes``, default: all of :func:`rosp.indicators.definitions.load_programmes`;
@@ -300,6 +313,8 @@ def load_claims(
     every family, or ``{family: pair}``); a definition that would then read before the
     loaded period raises :class:`~rosp.claims.windows.LoadWindowError`.
     """
+    import tempfile
+
     from rosp.claims.windows import TABLE_FAMILY, check_windows, load_periods
 
     data_dir = Path(data_dir)
@@ -310,9 +325,11 @@ def load_claims(
         check_windows(periods, year, programmes)
     overall = (min(p[0] for p in periods.values()), max(p[1] for p in periods.values()))
     raw, backend = _wrap(con)
-    # Row order inside DuckDB is never relied on (every output is sorted explicitly):
-    # letting DuckDB drop it saves memory and time on the large fact tables.
-    raw.execute("SET preserve_insertion_order = false")
+    if raw is not None:
+        # Row order inside DuckDB is never relied on (every output is sorted explicitly):
+        # letting DuckDB drop it saves memory and time on the large fact tables.
+        raw.execute("SET preserve_insertion_order = false")
+    work = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir())
     report = LoadReport(year=year, period=overall, periods=periods)
     archive_rule = archive_overlap_rule(year)
     input_files: dict[str, str] = {}
@@ -331,7 +348,9 @@ def load_claims(
             input_files[str(path)] = sha256(path)
         started = time.perf_counter()
         table_period = periods.get(TABLE_FAMILY.get(name, ""), overall)
-        report.tables[name] = _load_table(raw, schema, files, table_period, loaded, rejects_dir, archive_rule)
+        report.tables[name] = _load_table(
+            backend, schema, files, table_period, loaded, rejects_dir, work, year, archive_rule
+        )
         loaded.add(name)
         t = report.tables[name]
         log.info(
@@ -346,28 +365,31 @@ def load_claims(
                 "%s: %d of %d rows rejected %s", name, t.rows_rejected, t.rows_read, t.rejected
             )
 
+    if known_indicators is not None:
+        from rosp.claims.plausibility import check_loaded
+
+        report.warnings = check_loaded(backend, report, year, known_indicators)
     for name in TABLES:
-        raw.execute(f"DROP TABLE IF EXISTS {q('_rej_' + name)}")
-    report.views, filtered, report.ps_numbers = build_views(raw, year)
+        backend.drop("_rej_" + name)
+    report.views, filtered, report.ps_numbers = build_views(backend, year)
     for name, counts in filtered.items():
         merged = {**counts, **report.tables[name].filtered}  # archive_duplicate is counted at the file level
         report.tables[name].filtered = {k: v for k, v in sorted(merged.items()) if v}
         if report.tables[name].filtered:
             log.info("%s: kept rows left out by SNDS data rules %s", name, report.tables[name].filtered)
-    return Claims(backend, year, overall, input_files, report)
+    return Claims(backend.ibis, year, overall, input_files, report)
 
 
-def _load_table(
-    raw: duckdb.DuckDBPyConnection,
+def _duckdb_source(
+    backend: Any,
     schema: TableSchema,
     files: list[Path],
-    period: tuple[date, date],
-    loaded: set[str],
-    rejects_dir: str | Path | None,
     archive_rule: str = "current_wins",
-) -> TableReport:
-    """Check one table: kept rows -> table ``<NAME>``, rejects -> temp table ``_rej_<NAME>``."""
-    name, rej = schema.name, q("_rej_" + schema.name)
+) -> tuple[ir.Table, dict[str, dict[str, int | str]], list[str], dict[str, dict[str, str | bool]], int]:
+    """DuckDB reading of the files: structural checks, typed rows (``_file``, ``_row``) as
+    a temp view; returns (table, coercions, names to drop after the load, CSV dialects,
+    archive rows dropped as duplicates of the current table)."""
+    raw = backend.raw
     parts = []
     coercions: dict[str, dict[str, int | str]] = {}
     dialects: dict[str, dict[str, str | bool]] = {}
@@ -388,32 +410,72 @@ def _load_table(
     duplicates = 0
     if archive_rule == "current_wins":
         parts, duplicates = _drop_archive_duplicates(raw, schema, files, parts)
-    typed = " UNION ALL ".join(parts) if parts else _empty_sql(schema)
-    checked = check_rows_sql(schema, typed, period, loaded, has_duplicate_keys(raw, schema, typed))
-    raw.execute(f"CREATE OR REPLACE TABLE {q(name)} AS {checked}")
+    view = q("_rosp_src_" + schema.name)
+    raw.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {' UNION ALL '.join(parts)}")
+    drop = [f"_rosp_csv_{i}" for i in range(len(files))] + [f"_rosp_arc_{i}" for i in range(len(files))]
+    return backend.ibis.table("_rosp_src_" + schema.name), coercions, drop, dialects, duplicates
+
+
+def _empty(backend: Any, schema: TableSchema) -> ir.Table:
+    from rosp.claims.validate import rejects_schema
+
+    arrow = rejects_schema(schema)
+    return backend.empty_table(ibis.Schema.from_pyarrow(arrow.remove(arrow.get_field_index("_reason"))))
+
+
+def _load_table(
+    backend: Any,
+    schema: TableSchema,
+    files: list[Path],
+    period: tuple[date, date],
+    loaded: set[str],
+    rejects_dir: str | Path | None,
+    work_dir: Path,
+    year: int,
+    archive_rule: str = "current_wins",
+) -> TableReport:
+    """Check one table: kept rows -> table ``<NAME>``, rejects -> table ``_rej_<NAME>``."""
+    from rosp.claims.validate import rejects_schema
+
+    name = schema.name
+    drop: list[str] = []
+    coercions: dict[str, dict[str, int | str]] = {}
+    dialects: dict[str, dict[str, str | bool]] = {}
+    duplicates = 0
+    if not files:
+        typed = _empty(backend, schema)
+    elif backend.name == "duckdb":
+        typed, coercions, drop, dialects, duplicates = _duckdb_source(backend, schema, files, archive_rule)
+    else:
+        from rosp.engine.spark import spark_typed_source
+
+        typed, coercions = spark_typed_source(backend, schema, files)
+    from rosp.claims.plausibility import row_rules
+
+    checked = check_rows(backend, schema, typed, period, loaded, row_rules(name, typed, year))
+    stored = backend.store(checked, name)
+    # one aggregate gives the kept rows (NULL reason) and the rejects per reason
+    by_reason = stored.group_by("_reason").aggregate(n=stored.count())
+    counts = {r["_reason"]: int(r["n"]) for r in backend.to_arrow(by_reason).to_pylist()}
+    kept = counts.pop(None, 0)
+    rejected = dict(sorted(counts.items()))
     # Split in place (no second copy of a large fact table): rejects are few.
-    raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE {rej} AS SELECT * FROM {q(name)} WHERE _reason IS NOT NULL"
-    )
-    raw.execute(f"DELETE FROM {q(name)} WHERE _reason IS NOT NULL")
-    raw.execute(f"ALTER TABLE {q(name)} DROP COLUMN _reason")
-    for i in range(len(files)):
-        raw.execute(f"DROP TABLE IF EXISTS _rosp_csv_{i}")
-        raw.execute(f"DROP TABLE IF EXISTS _rosp_arc_{i}")
-    rejected = dict(
-        raw.execute(f"SELECT _reason, count(*) FROM {rej} GROUP BY 1 ORDER BY 1").fetchall()
-    )
-    (kept,) = raw.execute(f"SELECT count(*) FROM {q(name)}").fetchall()[0]
+    rej = backend.store(stored.filter(stored._reason.notnull()) if rejected else stored.limit(0), "_rej_" + name)
+    backend.drop_flagged(name, "_reason", any_flagged=bool(rejected))
+    if not files:
+        backend.release(typed)
+    elif backend.name == "duckdb":
+        backend.raw.execute(f"DROP VIEW IF EXISTS {q('_rosp_src_' + name)}")
+    else:
+        backend.drop("_rosp_src_" + name)
+    for t in drop:
+        backend.drop(t)
     if rejects_dir is not None:
         target = Path(rejects_dir) / f"{name}.parquet"
         target.unlink(missing_ok=True)  # no stale rejects from an earlier run
         if rejected:
             target.parent.mkdir(parents=True, exist_ok=True)
-            raw.execute(
-                f"COPY (SELECT * FROM {rej} ORDER BY _file, _row) "
-                f"TO {_lit(str(target))} (FORMAT parquet)"
-            )
-    # rows dropped as archive duplicates passed no check: read, kept, then filtered
+            backend.write_parquet(rej, target, ["_file", "_row"], rejects_schema(schema), work_dir)
     return TableReport(
         name, [p.name for p in files], kept + duplicates + sum(rejected.values()), kept + duplicates, rejected,
         filtered={ARCHIVE_DUPLICATE: duplicates} if duplicates else {},

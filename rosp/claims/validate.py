@@ -17,6 +17,8 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
 from rosp.claims.errors import PATIENT_ID_COLUMNS, ColumnTypeError, MissingColumnError
@@ -282,15 +284,6 @@ def check_types(
 # ---------------------------------------------------------------- row-level checks
 
 
-def has_duplicate_keys(con, schema: TableSchema, typed_sql: str) -> bool:
-    """Whether any primary key value occurs twice (a hash aggregate, no sort)."""
-    if not schema.primary_key:
-        return False
-    pk = ", ".join(q(c) for c in schema.primary_key)
-    sql = f"SELECT 1 FROM ({typed_sql}) GROUP BY {pk} HAVING count(*) > 1 LIMIT 1"
-    return bool(con.execute(sql).fetchall())
-
-
 def typed_select(
     schema: TableSchema, source_sql: str, source_types: dict[str, str | None] | None = None
 ) -> str:
@@ -314,61 +307,100 @@ def typed_select(
     return f"SELECT {', '.join(cols)}, _file, _row FROM ({source_sql})"
 
 
-def check_rows_sql(
+def has_duplicate_keys(backend, schema: TableSchema, typed: ir.Table) -> bool:
+    """Whether any primary key value occurs twice (a hash aggregate, no sort)."""
+    if not schema.primary_key:
+        return False
+    g = typed.group_by(list(schema.primary_key)).aggregate(_n=typed.count())
+    dup = g.filter(g._n > 1).limit(1)
+    return backend.to_arrow(dup).num_rows > 0
+
+
+def check_rows(
+    backend,
     schema: TableSchema,
-    typed_sql: str,
+    typed: ir.Table,
     period: tuple[date, date],
     kept_tables: set[str],
-    has_duplicates: bool = True,
-) -> str:
-    """SQL returning the typed rows plus a ``_reason`` code (NULL = row kept).
-
-    ``has_duplicates=False`` (the caller checked that no primary key repeats)
-    skips the window that ranks duplicates, the costliest part on fact tables.
+    extra: list[tuple[ir.BooleanValue, str]] | None = None,
+) -> ir.Table:
+    """The typed rows plus a ``_reason`` code (NULL = row kept), as one Ibis expression,
+    so every engine runs the same rules.
 
     Rules, first match wins: null in a non-nullable column, care date outside the
-    period, missing/rejected parent for each reference, then duplicate primary key
-    (the first valid occurrence in file order is kept).
+    period, the ``extra`` rules (implausible rows: :func:`rosp.claims.plausibility.row_rules`),
+    missing/rejected parent for each reference, then duplicate primary key
+    (the first valid occurrence in file order is kept; the ranking window runs only
+    when a hash aggregate found a repeated key, :func:`has_duplicate_keys`).
     ``kept_tables`` lists parent tables already loaded (kept rows in ``<T>``,
-    rejected rows in ``_rej_<T>``).
+    rejected rows in ``_rej_<T>``, both stored on ``backend``).
     """
-    cases: list[str] = []
-    joins: list[str] = []
+    cases: list[tuple[ir.BooleanValue, str]] = []
     for c in schema.columns:
         if not c.nullable:
-            cases.append(f"WHEN s.{q(c.name)} IS NULL THEN 'null:{c.name}'")
+            cases.append((typed[c.name].isnull(), f"null:{c.name}"))
     lo, hi = period
     for c in schema.period_dates:
-        cases.append(
-            f"WHEN s.{q(c)} < DATE '{lo.isoformat()}' OR s.{q(c)} > DATE '{hi.isoformat()}' "
-            f"THEN 'date_out_of_period:{c}'"
-        )
+        col = typed[c]
+        cases.append(((col < ibis.date(lo)) | (col > ibis.date(hi)), f"date_out_of_period:{c}"))
+    cases += extra or []  # rows that cannot be true (rosp.claims.plausibility.row_rules)
+    joined: ir.Table = typed
+    hits: list[tuple[ir.Table, ir.Table]] = []
     for i, (local, parent, remote) in enumerate(references(schema)):
         if parent not in kept_tables:
             raise RuntimeError(f"{schema.name} references {parent}, which is not loaded yet")
-        on_ok = " AND ".join(f"s.{q(a)} = k{i}.{q(b)}" for a, b in zip(local, remote, strict=True))
-        on_rej = " AND ".join(f"s.{q(a)} = r{i}.{q(b)}" for a, b in zip(local, remote, strict=True))
-        cols = ", ".join(q(b) for b in remote)
+        kept_t = backend.ibis.table(parent)
+        rej_t = backend.ibis.table("_rej_" + parent)
+        names = {b: f"_k{i}_{n}" for n, b in enumerate(remote)}
+        k = kept_t.select(**{names[b]: kept_t[b] for b in remote})
         # Kept rows are unique on their primary key: no DISTINCT needed to join on it.
-        distinct = "" if tuple(remote) == TABLES[parent].primary_key else "DISTINCT "
-        joins.append(
-            f"LEFT JOIN (SELECT {distinct}{cols}, true AS _hit FROM {q(parent)}) k{i} ON {on_ok}"
+        if tuple(remote) != TABLES[parent].primary_key:
+            k = k.distinct()
+        k = k.mutate(**{f"_khit{i}": ibis.literal(True)})
+        r = rej_t.select(**{names[b]: rej_t[b] for b in remote}).distinct().mutate(**{f"_rhit{i}": ibis.literal(True)})
+        hits.append((k, r))
+        joined = joined.left_join(k, [typed[a] == k[names[b]] for a, b in zip(local, remote, strict=True)])
+        joined = joined.left_join(r, [typed[a] == r[names[b]] for a, b in zip(local, remote, strict=True)])
+    for i, ((_local, parent, _remote), (k, r)) in enumerate(zip(references(schema), hits, strict=True)):
+        kh, rh = k[f"_khit{i}"], r[f"_rhit{i}"]
+        cases.append((kh.isnull() & rh.isnull(), missing_parent_reason(parent)))
+        cases.append((kh.isnull(), f"parent_rejected:{parent}"))
+    reason0 = ibis.cases(*cases, else_=ibis.null("string")) if cases else ibis.null("string")
+    base = joined.select(*[typed[c] for c in typed.columns], _reason0=reason0)
+    if schema.primary_key and has_duplicate_keys(backend, schema, typed):
+        ok = base._reason0.isnull()
+        rn = ibis.row_number().over(
+            group_by=[base[c] for c in schema.primary_key] + [ok], order_by=[base._file, base._row]
         )
-        joins.append(
-            f"LEFT JOIN (SELECT DISTINCT {cols}, true AS _hit FROM {q('_rej_' + parent)}) r{i} ON {on_rej}"
-        )
-        cases.append(
-            f"WHEN k{i}._hit IS NULL AND r{i}._hit IS NULL THEN '{missing_parent_reason(parent)}'"
-        )
-        cases.append(f"WHEN k{i}._hit IS NULL THEN 'parent_rejected:{parent}'")
-    reason0 = f"CASE {' '.join(cases)} END" if cases else "CAST(NULL AS VARCHAR)"
-    base = f"SELECT s.*, {reason0} AS _reason0 FROM ({typed_sql}) s {' '.join(joins)}"
-    if schema.primary_key and has_duplicates:
-        pk = ", ".join(q(c) for c in schema.primary_key)
-        dup = (
-            f"CASE WHEN _reason0 IS NULL AND row_number() OVER "
-            f"(PARTITION BY {pk}, _reason0 IS NULL ORDER BY _file, _row) > 1 THEN 'duplicate_key' END"
-        )
-    else:
-        dup = "CAST(NULL AS VARCHAR)"
-    return f"SELECT * EXCLUDE (_reason0), coalesce(_reason0, {dup}) AS _reason FROM ({base})"
+        dup = ibis.cases((ok & (rn > 0), "duplicate_key"), else_=ibis.null("string"))
+        return base.mutate(_reason=base._reason0.coalesce(dup)).drop("_reason0")
+    return base.rename(_reason="_reason0")
+
+
+def rejects_schema(schema: TableSchema) -> pa.Schema:
+    """Arrow schema of a rejects file: the declared columns, ``_file``, ``_row``, ``_reason``."""
+    fields = [pa.field(c.name, c.type) for c in schema.columns]
+    return pa.schema(fields + [pa.field("_file", pa.string()), pa.field("_row", pa.int64()),
+                               pa.field("_reason", pa.string())])
+
+
+def replace_sentinels(schema: TableSchema, table: ir.Table) -> tuple[ir.Table, dict[str, ir.Scalar]]:
+    """Placeholder dates 01/01/1600 (and years 1600) read as NULL, in Ibis, for engines
+    reading files that already carry the declared types; with the count per column."""
+    counts: dict[str, ir.Scalar] = {}
+    values = {}
+    for c in schema.columns:
+        if c.derived:
+            continue
+        col = table[c.name]
+        if c.type == pa.date32():
+            hit = col == ibis.date(SENTINEL_DATE)
+        elif c.name in YEAR_COLUMNS:
+            hit = col == SENTINEL_YEAR
+        else:
+            continue
+        counts[c.name] = table.count(where=hit)
+        values[c.name] = ibis.cases((hit, ibis.null(col.type())), else_=col)
+    return (table.mutate(**values) if values else table), counts
+
+

@@ -82,6 +82,24 @@ class QueryBackend(ABC):
     def to_pandas(self, expr: ir.Table):
         return self.to_arrow(expr).to_pandas()
 
+    # -- named tables of the loader (raw tables, clean views): kept until dropped
+
+    @abstractmethod
+    def store(self, expr: ir.Table, name: str) -> ir.Table:
+        """Compute ``expr`` once and keep it under ``name`` (replacing any table of that name)."""
+
+    @abstractmethod
+    def drop_flagged(self, name: str, column: str, any_flagged: bool = True) -> ir.Table:
+        """Remove from the stored table ``name`` its rows where ``column`` is not NULL, then
+        the column itself (in place where the engine can: rejects and filtered rows are few)."""
+
+    @abstractmethod
+    def drop(self, name: str) -> None:
+        """Forget the stored table ``name`` (no error if there is none)."""
+
+    def count(self, expr: ir.Table) -> int:
+        return int(self.to_arrow(expr.aggregate(_n=expr.count())).column(0)[0].as_py())
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
@@ -122,6 +140,19 @@ class DuckDBBackend(QueryBackend):
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return self.raw.sql(self._sql(expr)).to_arrow_table()
+
+    def store(self, expr: ir.Table, name: str) -> ir.Table:
+        self.raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS {self._sql(expr)}')
+        return self.ibis.table(name)
+
+    def drop_flagged(self, name: str, column: str, any_flagged: bool = True) -> ir.Table:
+        if any_flagged:
+            self.raw.execute(f'DELETE FROM "{name}" WHERE "{column}" IS NOT NULL')
+        self.raw.execute(f'ALTER TABLE "{name}" DROP COLUMN "{column}"')
+        return self.ibis.table(name)
+
+    def drop(self, name: str) -> None:
+        self.raw.execute(f'DROP TABLE IF EXISTS "{name}"')
 
     def sorted_batches(self, expr: ir.Table, order_by: Sequence[str], work_dir: Path) -> Iterator[pa.RecordBatch]:
         keys = ", ".join(f'"{c}"' for c in order_by)
@@ -203,6 +234,31 @@ class SparkBackend(QueryBackend):
     def __init__(self, ibis_backend: Any) -> None:
         super().__init__(ibis_backend)
         self.session = ibis_backend._session
+        self._stored: dict[str, Any] = {}
+
+    def _keep(self, df: Any, name: str) -> ir.Table:
+        # a local checkpoint cuts the lineage: a cached plan would carry the whole loader's
+        # plan into every later query (the plan string of the evidence write ran out of heap)
+        df = df.localCheckpoint(eager=True)
+        old = self._stored.pop(name, None)
+        df.createOrReplaceTempView(name)
+        self._stored[name] = df
+        if old is not None:
+            old.unpersist()
+        return self.ibis.table(name)
+
+    def store(self, expr: ir.Table, name: str) -> ir.Table:
+        return self._keep(self._df(expr), name)
+
+    def drop_flagged(self, name: str, column: str, any_flagged: bool = True) -> ir.Table:
+        df = self.session.table(name)
+        return self._keep((df.filter(df[column].isNull()) if any_flagged else df).drop(column), name)
+
+    def drop(self, name: str) -> None:
+        old = self._stored.pop(name, None)
+        if old is not None:
+            old.unpersist()
+        self.session.catalog.dropTempView(name)
 
     def _df(self, expr: ir.Table):
         self.ibis._run_pre_execute_hooks(expr)
@@ -286,6 +342,8 @@ def backend_for(con: Any) -> QueryBackend | None:
     """The :class:`QueryBackend` of an Ibis backend (``None`` stays ``None``)."""
     if con is None or isinstance(con, QueryBackend):
         return con
+    if type(con).__module__.startswith(("duckdb", "_duckdb")):  # a raw DuckDB connection
+        con = ibis.duckdb.from_connection(con)
     kind = getattr(con, "name", None)
     if kind == "duckdb":
         return DuckDBBackend(con)

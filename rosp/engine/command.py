@@ -2,8 +2,9 @@
 
 Errors are raised (every user-facing one is a `RospError`) and handled once by
 the CLI. The run is written into a temporary folder renamed to `--out` at the end
-(`rosp.io.outdir`); the data directory is checked first (`rosp.io.preflight`,
-`rosp.claims.plausibility`) and the share of rejected rows after the load.
+(`rosp.io.outdir`); the data directory is checked first (`rosp.io.preflight`); the loader rejects
+implausible rows and refuses implausible extracts (`rosp.claims.plausibility`); the
+share of rejected rows is checked after the load.
 """
 
 from __future__ import annotations
@@ -72,8 +73,7 @@ def run_command(
     ),
 ) -> None:
     """Calcule patientèles, indicateurs, points et euros à partir des données de remboursement."""
-    from rosp.claims.plausibility import check_extract
-    from rosp.engine.start_rates import catalogue_for_run, known_indicator_ids, read_start_rates
+    from rosp.engine.start_rates import catalogue_for_run, read_start_rates
     from rosp.io.manifest import file_entry, relative_path, update_manifest
     from rosp.io.outdir import atomic_output, check_output_dir
     from rosp.io.preflight import preflight
@@ -99,7 +99,6 @@ def run_command(
                         column="--year")
     pre = preflight(data)
     warnings = list(pre.warnings)
-    warnings += check_extract(pre.tables, year, set(catalogue.indicators) if catalogue is not None else known_indicator_ids())
     start_file = None
     if start_rates is not None:
         start_file = start_rates / "start_rates.csv" if start_rates.is_dir() else start_rates
@@ -122,6 +121,7 @@ def run_command(
             data, year, tmp, start_rates=start_file, progress=progress, engine=engine, work_dir=work_dir,
             memory_limit=memory_limit, threads=threads, spark_master=spark_master, spark_conf=conf,
         )
+        warnings += result.warnings  # the loader's plausibility warnings
         warnings += _reject_warnings(result.manifest, year, accept_rejects)
         inputs = {relative_path(p, data): h for p, h in result.manifest.get("inputs", {}).items()}
         update_manifest(tmp / "manifest.json", {

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rosp.claims.schema import TABLES
 from rosp.engine.backends import QueryBackend, backend_for, duckdb_settings, open_duckdb
 from rosp.engine.evidence import EVIDENCE_COLUMNS, write_programme_evidence
 from rosp.engine.start_rates import catalogue_for_run
@@ -59,6 +60,15 @@ class RunResult:
     payments: pd.DataFrame | None
     manifest: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    #: the loader's plausibility warnings (rosp.claims.plausibility.check_loaded)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _known_indicators(year: int) -> set[str]:
+    from rosp.engine.start_rates import known_indicator_ids
+
+    catalogue = catalogue_for_run(year)
+    return set(catalogue.indicators) if catalogue is not None else known_indicator_ids()
 
 
 def stages(programmes: dict[str, ProgrammeDef] | None = None) -> list[str]:
@@ -100,18 +110,21 @@ def run(
     spark_master: str | None = None,
     spark_conf: dict[str, str] | None = None,
     spark: Any = None,
+    spark_loader: bool = False,
 ) -> RunResult:
     """Load the extract in ``data_dir`` and run every programme for payment ``year``.
 
     ``start_rates``: a ``start_rates.csv`` of an earlier run (or its directory) to
     reuse; without it the reset year measures them on the year before.
 
-    The loader (validation, rejects, clean views) always runs on DuckDB, out of core: a
-    file-backed database in a scratch directory under ``work_dir`` with an explicit
-    ``memory_limit`` (:func:`rosp.engine.backends.open_duckdb`). With ``engine="spark"``
-    the clean views are written to Parquet there and Spark (``spark``, a SparkSession,
-    or one started on ``spark_master`` with ``spark_conf``) computes patientèles,
-    counts and evidence; the run directory is the same as DuckDB's.
+    The loader (row checks, rejects, clean views) is Ibis code shared by both engines.
+    DuckDB runs out of core: a file-backed database in a scratch directory under
+    ``work_dir`` with an explicit ``memory_limit`` (:func:`rosp.engine.backends.open_duckdb`).
+    With ``engine="spark"`` (``spark``, a SparkSession, or one started on ``spark_master``
+    with ``spark_conf``) the loader runs on DuckDB, the clean views go to Parquet and Spark
+    computes patientèles, counts and evidence; the run directory is the same as DuckDB's
+    apart from ``timings.json``. ``spark_loader=True`` (experimental, not proven equal
+    yet: docs/scaling.md) runs the loader on Spark too, from the raw Parquet.
     """
     from rosp.claims.load import load_claims
 
@@ -129,24 +142,37 @@ def run(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with workspace(work_dir) as work:
+        if engine == "spark" and spark_loader:
+            return _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, spark_master,
+                                     spark_conf)
         t0 = time.perf_counter()
         _tick(progress, "load", 0)
         con = open_duckdb(work / "duckdb", memory_limit=memory_limit, threads=threads)
         try:
-            claims = load_claims(data_dir, year, rejects_dir=out / "rejected", con=con)
+            claims = load_claims(data_dir, year, rejects_dir=out / "rejected", con=con, work_dir=work,
+                                 known_indicators=_known_indicators(year))
             settings = duckdb_settings(con)
             _tick(progress, "load", 1)
             timings = {"load": time.perf_counter() - t0}
-            report = claims.report.to_dict() if hasattr(claims.report, "to_dict") else {}
-            common = dict(input_files=claims.input_files, start_rates=start_rates, progress=progress,
-                          load_report=report, work_dir=work)
-            if engine == "duckdb":
-                views = {n: claims.view(n) for n in CLEAN_VIEWS}
-                return run_on_views(claims.con, views, year, out, extra_timings=timings,
-                                    run_info={"engine": "duckdb", "duckdb": settings}, **common)
-            return _run_spark(claims, year, out, work, timings, settings, spark, spark_master, spark_conf, common)
+            if engine == "spark":
+                result = _run_spark(claims, year, out, work, timings, settings, spark, spark_master, spark_conf,
+                                    _common(claims, start_rates, progress, work))
+                result.warnings = list(claims.report.warnings)
+                return result
+            views = {n: claims.view(n) for n in CLEAN_VIEWS}
+            result = run_on_views(claims.con, views, year, out, extra_timings=timings,
+                                  run_info={"engine": "duckdb", "duckdb": settings},
+                                  **_common(claims, start_rates, progress, work))
+            result.warnings = list(claims.report.warnings)
+            return result
         finally:
             con.disconnect()
+
+
+def _common(claims, start_rates, progress, work) -> dict[str, Any]:
+    report = claims.report.to_dict() if hasattr(claims.report, "to_dict") else {}
+    return dict(input_files=claims.input_files, start_rates=start_rates, progress=progress,
+                load_report=report, work_dir=work)
 
 
 def _run_spark(claims, year, out, work, timings, settings, spark, master, conf, common) -> RunResult:
@@ -168,6 +194,40 @@ def _run_spark(claims, year, out, work, timings, settings, spark, master, conf, 
         info = {"engine": "spark", "duckdb": settings, "spark_master": spark.sparkContext.master}
         return run_on_views(backend, views, year, out, extra_timings=timings, run_info=info, **common)
     finally:
+        if own:
+            spark.stop()
+
+
+def _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, master, conf) -> RunResult:
+    """The whole run on Spark: the loader (row checks, rejects, clean views: the same Ibis
+    code as DuckDB's) reads the raw Parquet, then the indicators run on the stored views."""
+    from rosp.claims.load import load_claims
+    from rosp.engine.spark import spark_backend, spark_session
+
+    timings: dict[str, float] = {}
+    own = spark is None
+    if own:
+        t = time.perf_counter()
+        conf = {"spark.local.dir": str(work / "spark-local"), **(conf or {})}
+        spark = spark_session(master=master or "local[*]", conf=conf)
+        timings["spark_start"] = time.perf_counter() - t
+    backend = backend_for(spark_backend(spark))
+    try:
+        t0 = time.perf_counter()
+        _tick(progress, "load", 0)
+        claims = load_claims(data_dir, year, rejects_dir=out / "rejected", con=backend, work_dir=work,
+                             known_indicators=_known_indicators(year))
+        _tick(progress, "load", 1)
+        timings["load"] = time.perf_counter() - t0
+        views = {n: claims.view(n) for n in CLEAN_VIEWS}
+        info = {"engine": "spark", "spark_master": spark.sparkContext.master}
+        result = run_on_views(backend, views, year, out, extra_timings=timings, run_info=info,
+                              **_common(claims, start_rates, progress, work))
+        result.warnings = list(claims.report.warnings)
+        return result
+    finally:
+        for name in (*CLEAN_VIEWS, *TABLES, "_rosp_doctor_map"):
+            backend.drop(name)
         if own:
             spark.stop()
 

@@ -138,6 +138,79 @@ def views_to_spark(
     return {name: backend.read_parquet(str(src / f"{name}.parquet"), table_name=f"rosp_{name}") for name in VIEWS}
 
 
+def _spark_type(t: Any) -> Any:
+    from ibis.backends.pyspark.datatypes import PySparkType
+
+    return PySparkType.from_ibis(ibis_dtype(t))
+
+
+def ibis_dtype(t: Any) -> Any:
+    import ibis.expr.datatypes as dt
+
+    return dt.dtype(t)
+
+
+def spark_typed_source(backend: Any, schema: Any, files: list[Path]) -> tuple[Any, dict[str, dict[str, int | str]]]:
+    """The files of one table read by Spark: ``_file`` (name) and ``_row`` (1-based row of
+    the file, from Parquet's row index), every declared column as its type, placeholder
+    dates (01/01/1600) and years read as NULL. Returns (Ibis table, coercions).
+
+    Structural checks, as DuckDB's (:func:`rosp.claims.validate.check_columns`): a missing
+    required column raises :class:`~rosp.claims.errors.MissingColumnError`. The Spark loader
+    reads Parquet whose columns already have the declared types (what ``rosp synth`` and a
+    typed SNDS export write); text and other coercions are DuckDB's
+    (:func:`rosp.claims.validate.convert_expr`): such a file raises
+    :class:`~rosp.claims.errors.ColumnTypeError` naming the column and ``--engine duckdb``.
+    """
+    from pyspark.sql import functions as F
+
+    from rosp.claims.errors import ClaimsError, ColumnTypeError, MissingColumnError
+    from rosp.claims.load import pmsi_year
+    from rosp.claims.validate import replace_sentinels
+
+    session = backend.session
+    frames = []
+    for path in files:
+        if path.suffix.lower() != ".parquet":
+            raise ClaimsError("the Spark loader reads Parquet only: convert the CSV file, or use --engine duckdb",
+                              file=path.name)
+        df = session.read.parquet(path.resolve().as_uri())
+        found = {f.name.upper(): f for f in df.schema.fields}
+        cols = []
+        for c in schema.columns:
+            want = _spark_type(c.type)
+            if c.derived:  # PMSI_ANN: the year of the file name
+                cols.append(F.lit(pmsi_year(path)).cast(want).alias(c.name))
+                continue
+            f = found.get(c.name.upper())
+            if f is None:
+                if not c.optional:
+                    raise MissingColumnError("column is missing", file=path.name, column=c.name)
+                cols.append(F.lit(None).cast(want).alias(c.name))
+                continue
+            if f.dataType != want:
+                raise ColumnTypeError(
+                    f"file type {f.dataType.simpleString()} is not the declared {c.type}: the Spark loader reads "
+                    "typed Parquet; use --engine duckdb, which converts unambiguous types",
+                    file=path.name, column=c.name,
+                )
+            cols.append(F.col(f"`{f.name}`").alias(c.name))
+        cols += [F.lit(path.name).alias("_file"), (F.col("_metadata.row_index") + 1).cast("long").alias("_row")]
+        frames.append(df.select(*cols))
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.unionByName(f)
+    name = f"_rosp_src_{schema.name}"
+    out.createOrReplaceTempView(name)
+    src = backend.ibis.table(name)
+    table, sentinels = replace_sentinels(schema, src)
+    coercions: dict[str, dict[str, int | str]] = {}
+    if sentinels:
+        row = backend.to_arrow(src.aggregate(**sentinels)).to_pylist()[0]
+        coercions = {c: {"sentinel": int(n)} for c, n in row.items() if n}
+    return table, coercions
+
+
 def _backend_of(views: dict[str, Any]) -> Any:
     return next(iter(views.values()))._find_backend()
 

@@ -242,12 +242,14 @@ def test_existing_duckdb_connection_is_used(dataset, tmp_path):
     assert con.execute("SELECT count(*) FROM patients").fetchall() == [(2,)]
 
 
-def test_invalid_birth_month_gives_null_birth_date(tmp_path):
+def test_invalid_birth_month_is_a_counted_reject(tmp_path):
+    # issue 8: a birth month 0 or 13 cannot be true; the row is rejected with its reason
+    # (it used to stay with a NULL birth date, then the command refused the whole run)
     b, _ = minimal_dataset()
     p = b.patient(birth=(1970, 0))
     claims = load(b, tmp_path)
-    [row] = rows(claims, "patients", patient_id=p.idt)
-    assert (row["birth_year"], row["birth_month"], row["birth_date"]) == (1970, None, None)
+    assert rows(claims, "patients", patient_id=p.idt) == []
+    assert claims.report.tables["IR_BEN_R"].rejected == {"implausible_birth_month": 1}
 
 
 def test_unknown_view_name_is_a_key_error(dataset, tmp_path):

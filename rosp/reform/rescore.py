@@ -171,7 +171,7 @@ def rescore(grid: Grid, catalogue: Catalogue, year: int) -> Rescore | None:
     catalogue's programmes or indicators are not the grid's."""
     from rosp.scoring.batch import _exact_rows
     from rosp.scoring.rules import RuleParams, round_euros
-    from rosp.scoring.vector import near, realisation_vec
+    from rosp.scoring.vector import cents_and_risky, realisation_vec
 
     if layout(catalogue) != grid.layout:
         return None
@@ -215,15 +215,7 @@ def rescore(grid: Grid, catalogue: Catalogue, year: int) -> Rescore | None:
         return Rescore(np.zeros(0), np.zeros(0, dtype=np.int64), 0)
     tot_points = np.add.reduceat(points, b)
     tot_euros = np.add.reduceat(euros, b)
-    frac = tot_euros * 100 - np.floor(tot_euros * 100)
-    risky_total = np.abs(frac - 0.5) < 1e-6
-    if rules.normalisation == "target":
-        row_risk = near(rate, i, 1e-9) & ~neutralised
-        risky_rows = np.add.reduceat(row_risk.astype(np.int64), b) > 0
-    else:
-        risky_rows = np.zeros(len(b), dtype=bool)
-    cents = np.floor(tot_euros * 100 + 0.5)
-    risky = np.flatnonzero(risky_total | risky_rows)
+    cents, risky = cents_and_risky(tot_euros, rate, i, neutralised, b, rules.normalisation)
     if len(risky):
         ends = np.r_[b[1:], grid.n_rows]
         txt_i = np.array([str(c.intermediate) for c in cells], dtype=object)[ri]

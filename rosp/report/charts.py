@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -177,50 +178,45 @@ def chart_data(
     return data
 
 
-def indicator_spec(
-    *,
-    rate: Number | None,
-    intermediate: Number,
-    target: Number,
-    direction: str = "higher",
-    start_rate: Number | None = None,
-    ci: tuple[Number, Number] | None = None,
-    width: int = 300,
-    height: int = 60,
-) -> dict:
-    """The Vega-Lite spec (a dict) of `indicator_chart_svg`."""
-    spec = dict(_template(direction, width, height))
-    spec["datasets"] = chart_data(
-        rate=rate, intermediate=intermediate, target=target, direction=direction,
-        start_rate=start_rate, ci=ci, width=width,
-    )
-    return spec
-
-
-def indicator_chart_svg(
-    *,
-    rate: Number | None,
-    intermediate: Number,
-    target: Number,
-    direction: str = "higher",
-    start_rate: Number | None = None,
-    ci: tuple[Number, Number] | None = None,
-    width: int = 300,
-    height: int = 60,
-) -> str:
-    """SVG of one indicator: 0–100 % bar, observed rate (bar and ◆), Wilson interval (whiskers),
-    markers D (starting rate), OI (intermediate objective), OC (target).
+@dataclass(frozen=True)
+class IndicatorChart:
+    """One indicator's chart inputs: the keywords of `indicator_spec` and `indicator_chart_svg`.
 
     Rates are fractions in [0, 1]. `direction="lower"` shades the zone at or below the target
     (lower-is-better indicators: the bar is read from the right). `rate=None` draws the
     objectives only (a neutralised or undeclared indicator). `ci` is (low, high), e.g. from
     `wilson_interval(numerator, denominator)`.
     """
-    data = chart_data(
-        rate=rate, intermediate=intermediate, target=target, direction=direction,
-        start_rate=start_rate, ci=ci, width=width,
-    )
-    vega = json.loads(_vega_template(direction, width, height))
+
+    rate: Number | None
+    intermediate: Number
+    target: Number
+    direction: str = "higher"
+    start_rate: Number | None = None
+    ci: tuple[Number, Number] | None = None
+    width: int = 300
+    height: int = 60
+
+    def data(self) -> dict[str, list[dict]]:
+        return chart_data(rate=self.rate, intermediate=self.intermediate, target=self.target,
+                          direction=self.direction, start_rate=self.start_rate, ci=self.ci, width=self.width)
+
+
+def indicator_spec(**chart) -> dict:
+    """The Vega-Lite spec (a dict) of `indicator_chart_svg`; keywords of :class:`IndicatorChart`."""
+    c = IndicatorChart(**chart)
+    spec = dict(_template(c.direction, c.width, c.height))
+    spec["datasets"] = c.data()
+    return spec
+
+
+def indicator_chart_svg(**chart) -> str:
+    """SVG of one indicator (keywords of :class:`IndicatorChart`): 0–100 % bar, observed rate
+    (bar and ◆), Wilson interval (whiskers), markers D (starting rate), OI (intermediate
+    objective), OC (target)."""
+    c = IndicatorChart(**chart)
+    data = c.data()
+    vega = json.loads(_vega_template(c.direction, c.width, c.height))
     for entry in vega.get("data", []):
         if entry.get("name") in data:
             entry["values"] = data[entry["name"]]

@@ -24,7 +24,7 @@ import pandas as pd
 
 from rosp.catalogue import Catalogue, load_catalogue
 from rosp.scoring.rules import RuleParams, round_euros, score_indicator, to_fraction
-from rosp.scoring.vector import branch_vec, near, realisation_vec
+from rosp.scoring.vector import branch_vec, cents_and_risky, realisation_vec
 
 INDICATOR_COLUMNS = [
     "doctor_id",
@@ -221,19 +221,7 @@ def score_batch(
     tot_euros = np.add.reduceat(euros, boundaries) if len(g) else np.array([])
 
     # Where float noise could change a cent or a branch, recompute exactly.
-    frac = tot_euros * 100 - np.floor(tot_euros * 100)
-    risky_total = np.abs(frac - 0.5) < 1e-6
-    # Rates and objectives are correctly rounded doubles of exact decimals, so an
-    # exact tie stays a tie; and with the (I − D) normalisation the rule is
-    # continuous, so a near-tie cannot move a cent. Only the (T − D) option has a
-    # jump at I: rows there are recomputed exactly.
-    if rules.normalisation == "target" and len(g):
-        row_risk = near(rate, i, 1e-9) & ~neutralised
-        risky_rows = np.add.reduceat(row_risk.astype(np.int64), boundaries) > 0
-    else:
-        risky_rows = np.zeros(len(boundaries), dtype=bool)
-    cents = np.floor(tot_euros * 100 + 0.5)
-    risky = np.flatnonzero(risky_total | risky_rows)
+    cents, risky = cents_and_risky(tot_euros, rate, i, neutralised, boundaries, rules.normalisation)
     ends = np.r_[boundaries[1:], len(g)]
     cols = {f: g[f].to_numpy() for f in _EXACT_FIELDS} if len(risky) else {}
     for k in risky:

@@ -80,3 +80,29 @@ def near(a: np.ndarray, b: np.ndarray, eps: float = 1e-9) -> np.ndarray:
     """Where float comparison against an objective could flip (NaN-safe)."""
     with np.errstate(invalid="ignore"):
         return np.abs(a - b) < eps
+
+
+def cents_and_risky(
+    tot_euros: np.ndarray,
+    rate: np.ndarray,
+    intermediate: np.ndarray,
+    neutralised: np.ndarray,
+    boundaries: np.ndarray,
+    normalisation: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Float group totals rounded half up to cents, and the groups to recompute exactly.
+
+    A group is risky where float noise could change a cent (a total within 1e-6 of a
+    half cent) or a branch. Rates and objectives are correctly rounded doubles of exact
+    decimals, so an exact tie stays a tie; with the (I − D) normalisation the rule is
+    continuous, so a near-tie cannot move a cent. Only the (T − D) option has a jump at I:
+    groups with a row there are recomputed exactly.
+    """
+    frac = tot_euros * 100 - np.floor(tot_euros * 100)
+    risky_total = np.abs(frac - 0.5) < 1e-6
+    if normalisation == "target" and len(rate):
+        row_risk = near(rate, intermediate, 1e-9) & ~neutralised
+        risky_rows = np.add.reduceat(row_risk.astype(np.int64), boundaries) > 0
+    else:
+        risky_rows = np.zeros(len(boundaries), dtype=bool)
+    return np.floor(tot_euros * 100 + 0.5), np.flatnonzero(risky_total | risky_rows)

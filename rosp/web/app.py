@@ -217,11 +217,10 @@ class BudgetRow(BaseModel):
     delta_pct: str | None
 
 
-class DecileRow(BaseModel):
-    decile: int
+class _GroupMoves(BaseModel):
+    """Money of a group of doctors before and after the reform (euros as "1234.56" strings)."""
+
     doctors: int
-    baseline_min: str
-    baseline_max: str
     before: str
     after: str
     delta: str
@@ -231,20 +230,18 @@ class DecileRow(BaseModel):
     losers: int
 
 
-class SpecialtyRow(BaseModel):
+class DecileRow(_GroupMoves):
+    decile: int
+    baseline_min: str
+    baseline_max: str
+
+
+class SpecialtyRow(_GroupMoves):
     """One doctor specialty (SNDS code, e.g. "03"; "" when unknown): each doctor once, total across programmes."""
 
     specialty: str
     label: str
-    doctors: int
     programmes: list[str]
-    before: str
-    after: str
-    delta: str
-    mean_delta: str
-    delta_pct: str | None
-    winners: int
-    losers: int
     unchanged: int
     losing_more_than_10_percent: int
 

@@ -7,20 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import COUNTS, PATIENTELE
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-COUNTS = """doctor_id,indicator_id,numerator,denominator,start_rate,declared_rate
-D1,CAR-01,8,20,0.3,
-D1,CAR-08,95,100,,
-D1,CAR-06,3,10,,
-D2,ENF-06,3,10,0.4,
-D2,ENF-03,0,12,,0.9
-"""
-PATIENTELE = """doctor_id,programme,patientele
-D1,cardiologie,1000
-D2,mt-enfant,600
-"""
 
 
 def write(tmp: Path, counts: str = COUNTS, patientele: str = PATIENTELE) -> tuple[Path, Path]:

@@ -16,20 +16,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from helpers import COUNTS, PATIENTELE
 
 REF, ANNOUNCED = "ref", "announced"
 
-COUNTS = """doctor_id,indicator_id,numerator,denominator,start_rate,declared_rate
-D1,CAR-01,8,20,0.3,
-D1,CAR-08,95,100,,
-D1,CAR-06,3,10,,
-D2,ENF-06,3,10,0.4,
-D2,ENF-03,0,12,,0.9
-"""
-PATIENTELE = """doctor_id,programme,patientele
-D1,cardiologie,1000
-D2,mt-enfant,600
-"""
 DOCTORS = """doctor_id,specialty,conventioned,installed_on,opted_out_on,capi_signed_on
 M1,3,1,2010-01-01,,
 M2,12,1,2010-01-01,,

@@ -56,22 +56,8 @@ def sanitize(text: str) -> str:
 
 
 def french(exc: RospError) -> str:
-    """`fichier F, ligne N (ligne N+1 du fichier), colonne C : raison`; for a line-only
-    location (a TOML file), `fichier F, ligne N, clé K : raison`."""
-    where = []
-    if exc.file:
-        where.append(f"fichier {exc.file}")
-    line = getattr(exc, "line", None)
-    if exc.row is not None:
-        where.append(f"ligne {exc.row} (ligne {exc.row + 1} du fichier)")
-    elif line is not None:
-        where.append(f"ligne {line}")
-    if exc.column:
-        if exc.column.startswith("--"):
-            where.append(f"option {exc.column}")
-        else:
-            where.append(f"clé {exc.column}" if exc.row is None and line is not None else f"colonne {exc.column}")
-    return f"{', '.join(where)} : {exc.reason}" if where else exc.reason
+    """The French one-line form of a user error (:meth:`RospError.french`)."""
+    return exc.french()
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> None:

@@ -51,3 +51,20 @@ class RospError(ValueError):
         if self.column:
             where.append(f"key {self.column}" if self.line_only else f"column {self.column}")
         return f"{', '.join(where)}: {self.reason}" if where else self.reason
+
+    def french(self) -> str:
+        """The same in French, as users read it: `fichier F, ligne N (ligne N+1 du fichier),
+        colonne C : raison`; for a line-only location (a TOML file), `fichier F, ligne N, clé K : raison`."""
+        where = []
+        if self.file:
+            where.append(f"fichier {self.file}")
+        if self.row is not None:
+            where.append(f"ligne {self.row} (ligne {self.row + 1} du fichier)")
+        elif self.line is not None:
+            where.append(f"ligne {self.line}")
+        if self.column:
+            if self.column.startswith("--"):
+                where.append(f"option {self.column}")
+            else:
+                where.append(f"clé {self.column}" if self.line_only else f"colonne {self.column}")
+        return f"{', '.join(where)} : {self.reason}" if where else self.reason

@@ -12,11 +12,14 @@ def reform_command(
     run: Path = typer.Option(..., "--run", help="a completed run directory (rosp run / rosp demo)"),
     reform: Path = typer.Option(..., "--reform", help="reform TOML file (see reforms/)"),
     out: Path = typer.Option(..., "--out", help="output directory"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder whole"),
 ) -> None:
     """Re-score a run under a reform: budget, deciles, losers, specialties, safeguard, per-doctor CSV.
 
     A bad reform file or run is a `RospError` (a `ReformError` names the TOML line and key):
-    the CLI's one handler prints it in French and exits 2."""
+    the CLI's one handler prints it in French and exits 2. The folder is written atomically:
+    a failure leaves no output that looks complete."""
+    from rosp.io.outdir import atomic_output
     from rosp.reform.engine import compute, load_run, write_outputs
     from rosp.reform.model import load_reform
     from rosp.report.statement import fr_euros
@@ -25,7 +28,8 @@ def reform_command(
     r = load_reform(reform)
     the_run = load_run(run)
     result = compute(the_run, r)
-    write_outputs(result, the_run, out, reform)
+    with atomic_output(out, overwrite) as tmp:
+        write_outputs(result, the_run, tmp, reform)
     s = result.summary
     console.print(f"[bold]{r.title}[/bold]")
     for b in s["budget"]:

@@ -37,19 +37,23 @@ def statements_command(
     jobs: int = typer.Option(1, "--jobs", help="worker processes (one per core)"),
     with_patients: bool = typer.Option(False, "--with-patients"),
     safeguard: Path = typer.Option(None, "--safeguard", help="output directory of rosp safeguard"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder whole"),
 ) -> None:
-    """Write every paid doctor's statement into a directory (releve_<id>.html|pdf)."""
+    """Write every paid doctor's statement into a directory (releve_<id>.html|pdf).
+
+    The directory is written atomically: it appears complete or not at all."""
+    from rosp.io.outdir import atomic_output
     from rosp.report.statements import FORMATS, write_statements
 
     if fmt not in FORMATS:
-        raise RospError(f"expected html or pdf, got {fmt!r}", column="--format")
+        raise RospError(f"format attendu : html ou pdf, pas {fmt!r}", column="--format")
     progress = Progress(
         TextColumn("relevés"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
-    with progress:
+    with progress, atomic_output(out, overwrite) as tmp:
         task = progress.add_task("relevés", total=None)
         paths = write_statements(
-            run, out, fmt, jobs=jobs, with_patients=with_patients, safeguard=safeguard,
+            run, tmp, fmt, jobs=jobs, with_patients=with_patients, safeguard=safeguard,
             progress=lambda d, t: progress.update(task, completed=d, total=t),
         )
     console.print(f"{len(paths)} relevés ({fmt}) -> {out}")

@@ -344,12 +344,20 @@ def _safeguard_fmt(sg: dict) -> list[tuple[str, str]]:
 
 
 def write_report(run_dir: Path, out: Path, pdf: bool = False, safeguard: Path | None = None) -> list[Path]:
+    """The national report to `out` (HTML) and, with `pdf`, beside it. Each file is written
+    to a temporary name and renamed; the HTML is renamed only once the PDF is written, so a
+    failure leaves neither (nor an older report that looks new)."""
+    from rosp.io.outdir import atomic_file
+
     r = build_report(run_dir, safeguard)
     html = render_template("report.html.j2", r=r)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
     paths = [out]
-    if pdf:
-        paths.append(html_to_pdf(html, out.with_suffix(".pdf"), base_url=out.parent))
+    with atomic_file(out) as tmp_html:
+        tmp_html.write_text(html, encoding="utf-8")
+        if pdf:
+            pdf_path = out.with_suffix(".pdf")
+            with atomic_file(pdf_path) as tmp_pdf:
+                html_to_pdf(html, tmp_pdf, base_url=out.parent)
+            paths.append(pdf_path)
     return paths

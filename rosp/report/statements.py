@@ -15,6 +15,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from rosp.io.outdir import atomic_file
 from rosp.report.html import html_to_pdf, render_template
 from rosp.report.model import RunData, Statement
 
@@ -32,14 +33,15 @@ def write_statement(
     if fmt not in FORMATS:
         from rosp.report.statement import StatementError
 
-        raise StatementError(f"--format: expected html or pdf, got {fmt!r}")
+        raise StatementError(f"--format : html ou pdf attendu, pas {fmt!r}")
     html = statement_html(data.statement(doctor_id, with_patients=with_patients))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "html":
-        out.write_text(html, encoding="utf-8")
-        return out
-    return html_to_pdf(html, out, base_url=out.parent)
+    with atomic_file(out) as tmp:  # a failed render leaves no half-written statement
+        if fmt == "html":
+            tmp.write_text(html, encoding="utf-8")
+        else:
+            html_to_pdf(html, tmp, base_url=out.parent)
+    return out
 
 
 def statement_name(doctor_id: str, fmt: str) -> str:

@@ -750,7 +750,7 @@ def create_app(run_dir: Path | str, token: str | None = None) -> FastAPI:
             reform = parse_reform(text, source=fichier.filename if fichier is not None and fichier.filename else "réforme")
             res = state.reform(reform)
         except RospError as exc:
-            error = str(exc)
+            error = exc.french()
         cat = state.catalogue(state.year)
         return page(request, "reforme.html", programmes=programmes_ctx(state.year),
                     point_value=str(cat.params.get("point_value", state.year).value),

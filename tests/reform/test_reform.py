@@ -136,6 +136,33 @@ def test_cli_reform_writes_outputs(cli, small_run, tmp_path):
     r = cli("reform", "--run", str(small_run), "--reform", str(REFORMS / "point-750.toml"), "--out", str(tmp_path / "o"))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "o" / "doctors.csv").is_file()
+    # reason: an earlier result is never overwritten silently; --overwrite replaces it whole
+    r = cli("reform", "--run", str(small_run), "--reform", str(REFORMS / "point-750.toml"), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "--overwrite" in r.stderr
+    (tmp_path / "o" / "stale.txt").write_text("x")
+    r = cli("reform", "--run", str(small_run), "--reform", str(REFORMS / "point-750.toml"), "--out", str(tmp_path / "o"),
+            "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "o" / "stale.txt").exists() and (tmp_path / "o" / "manifest.json").is_file()
+
+
+def test_reform_that_fails_while_writing_leaves_no_result(small_run, tmp_path, monkeypatch):
+    """reason: a failed reform must not leave a folder that looks complete (summary without doctors)."""
+    from typer.testing import CliRunner
+
+    import rosp.reform.engine as engine
+    from rosp.cli import app
+
+    def broken(*_a, **_k):
+        raise OSError("disque plein")
+
+    monkeypatch.setattr(engine, "doctors_csv", broken)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(app, ["reform", "--run", str(small_run), "--reform", str(REFORMS / "point-750.toml"),
+                                 "--out", str(out)])
+    assert r.exit_code != 0
+    assert not out.exists(), sorted(p.name for p in out.iterdir())
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.tmp")]
 
 
 def test_winners_and_losers_by_doctor_specialty_count_each_doctor_once(small_run):

@@ -6,6 +6,7 @@ import re
 import struct
 import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -132,7 +133,7 @@ def test_cli_statement_and_errors(cli, demo_run, busiest_doctor, tmp_path):
     r = cli("statement", "--run", str(demo_run), "--doctor", "nobody", "--format", "html", "--out", str(out))
     assert r.returncode == 2 and "nobody" in r.stderr
     r = cli("statement", "--run", str(demo_run), "--doctor", busiest_doctor, "--format", "docx", "--out", str(out))
-    assert r.returncode == 2 and "html or pdf" in r.stderr
+    assert r.returncode == 2 and "html ou pdf" in r.stderr
 
 
 def test_statements_batch_parallel_equals_serial(demo_run, tmp_path):
@@ -142,3 +143,35 @@ def test_statements_batch_parallel_equals_serial(demo_run, tmp_path):
     b = write_statements(demo_run, tmp_path / "b", "html", jobs=2)
     assert [p.name for p in a] == [p.name for p in b]
     assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+
+
+def test_failed_statement_render_leaves_no_file_and_keeps_the_old_one(demo_run, busiest_doctor, tmp_path,
+                                                                      monkeypatch):
+    """reason: a half-written PDF, or a new name on an old statement, would look like a result."""
+    import rosp.report.statements as st
+    from rosp.report.model import RunData
+
+    out = tmp_path / "r.pdf"
+    out.write_bytes(b"old statement")
+
+    def broken(html, target, base_url=None):
+        Path(target).write_bytes(b"%PDF-1.7 half")
+        raise OSError("disque plein")
+
+    monkeypatch.setattr(st, "html_to_pdf", broken)
+    with pytest.raises(OSError):
+        st.write_statement(RunData(demo_run, None), busiest_doctor, "pdf", out, False)
+    assert out.read_bytes() == b"old statement"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.pdf"]
+
+
+def test_cli_statements_folder_is_refused_when_full_and_replaced_with_overwrite(cli, demo_run, tmp_path):
+    out = tmp_path / "releves"
+    out.mkdir()
+    (out / "stale.html").write_text("x")
+    r = cli("statements", "--run", str(demo_run), "--out", str(out))
+    assert r.returncode == 2 and "--overwrite" in r.stderr
+    r = cli("statements", "--run", str(demo_run), "--out", str(out), "--overwrite")
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert "stale.html" not in names and names and all(n.startswith("releve_") for n in names)

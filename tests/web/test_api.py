@@ -142,7 +142,9 @@ def test_reform_page_form_upload_and_downloads(client):
     assert client.get(links[0]).text == toml.decode()
     assert client.get(links[1]).text.startswith("doctor_id,programme,patientele")
     bad = client.post("/reforme", files={"fichier": ("bad.toml", b'[reform]\ntitle = "x"\n[parameters]\npoint_value = "-2"\n', "application/toml")})
-    assert "bad.toml, line 4" in bad.text
+    # the page speaks French, location included (it once printed "bad.toml, line 4, key point_value")
+    assert "fichier bad.toml, ligne 4, clé point_value :" in bad.text
+    assert "line 4" not in bad.text and "key " not in bad.text
 
 
 def test_no_cdn_and_served_on_localhost_by_default():

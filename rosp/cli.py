@@ -240,7 +240,7 @@ def catalogue_validate(
 ) -> None:
     """Validate a catalogue directory (schema + business checks)."""
     if path is not None and not path.is_dir():
-        raise RospError("catalogue directory not found" if not path.exists() else "not a directory", file=str(path))
+        raise RospError("dossier du catalogue introuvable" if not path.exists() else "ce n'est pas un dossier", file=str(path))
     try:
         cat = load_catalogue(year, root=path)
     except CatalogueError as exc:
@@ -250,7 +250,7 @@ def catalogue_validate(
 
         problems = check_consistency(year)
         if problems:
-            raise RospError("inconsistent catalogue, definitions, parameters and synth: " + "; ".join(problems))
+            raise RospError("catalogue, définitions, paramètres et synthèse incohérents : " + "; ".join(problems))
     console.print(f"catalogue valid: {len(cat.programmes)} programmes for {year}, version {cat.version}")
 
 

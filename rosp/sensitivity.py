@@ -50,7 +50,7 @@ def _read(run: Path, name: str, required: bool = True) -> pd.DataFrame | None:
     path = run / name
     if not path.exists():
         if required:
-            raise SensitivityError("missing file (is this the output directory of `rosp run` with scoring?)",
+            raise SensitivityError("fichier manquant (est-ce bien le dossier de sortie de `rosp run` avec le calcul des paiements ?)",
                                    file=str(path))
         return None
     return pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -79,7 +79,7 @@ def sensitivity_table(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
     run = Path(run_dir)
     manifest_path = run / "manifest.json"
     if not manifest_path.exists():
-        raise SensitivityError("missing file (not a run directory)", file=str(manifest_path))
+        raise SensitivityError("fichier manquant (ce n'est pas un dossier de run)", file=str(manifest_path))
     year = int(json.loads(manifest_path.read_text(encoding="utf-8"))["year"])
     counts = _read(run, "counts.csv")
     patientele = _read(run, "patientele.csv")

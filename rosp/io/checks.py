@@ -38,15 +38,15 @@ def check_payments(path: Path | str) -> None:
         except InvalidOperation:
             continue  # the safeguard module names unreadable amounts itself
         if not d.is_finite():
-            raise PlausibilityError("amount is not a finite number", file=str(path), row=i, column="euros")
+            raise PlausibilityError("le montant n'est pas un nombre fini", file=str(path), row=i, column="euros")
         if d < 0:
-            raise PlausibilityError("negative payment: a ROSP payment cannot be below 0 €", file=str(path),
+            raise PlausibilityError("paiement négatif : un paiement ROSP ne peut pas être inférieur à 0 €", file=str(path),
                                     row=i, column="euros")
     dup = frame.duplicated(["doctor_id", "programme"], keep="first")
     if dup.any():
         i = int(dup.to_numpy().nonzero()[0][0]) + 1
         raise PlausibilityError(
-            f"duplicate payment row (same doctor_id and programme as an earlier row; {int(dup.sum())} such rows)",
+            f"ligne de paiement en double (même doctor_id et même programme qu'une ligne précédente ; lignes en double : {int(dup.sum())})",
             file=str(path), row=i, column="programme",
         )
 

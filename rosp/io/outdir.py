@@ -36,16 +36,16 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
     (a folder marked INCOMPLETE by a failed run may always be replaced)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise OutputError("the output path exists and is a file, not a folder", file=str(out))
+        raise OutputError("le chemin de sortie existe et c'est un fichier, pas un dossier", file=str(out))
     if out.is_dir() and any(out.iterdir()) and not overwrite and not is_incomplete(out):
         raise OutputError(
-            "the output folder exists and is not empty; choose another --out or pass --overwrite "
-            "(which replaces it whole)",
+            "le dossier de sortie existe et n'est pas vide ; choisissez un autre --out ou passez --overwrite "
+            "(qui le remplace en entier)",
             file=str(out),
         )
     parent = out.parent
     if parent.exists() and not parent.is_dir():
-        raise OutputError("the parent of the output path is a file", file=str(parent))
+        raise OutputError("le parent du chemin de sortie est un fichier", file=str(parent))
 
 
 def _replace(src: Path, dst: Path) -> None:
@@ -74,7 +74,7 @@ def atomic_output(out: Path | str, overwrite: bool = False) -> Iterator[Path]:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise OutputError("the parent of the output path is a file", file=str(out.parent)) from None
+        raise OutputError("le parent du chemin de sortie est un fichier", file=str(out.parent)) from None
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -105,11 +105,11 @@ def atomic_file(out: Path | str, overwrite: bool = True) -> Iterator[Path]:
     """A temporary file beside `out`, renamed to `out` on success."""
     out = Path(out)
     if out.is_dir():
-        raise OutputError("the output path is a folder, a file was expected", file=str(out))
+        raise OutputError("le chemin de sortie est un dossier ; un fichier est attendu", file=str(out))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise OutputError("the parent of the output path is a file", file=str(out.parent)) from None
+        raise OutputError("le parent du chemin de sortie est un fichier", file=str(out.parent)) from None
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     try:
         yield tmp

@@ -63,15 +63,15 @@ def indicators_using(block_word: str) -> list[str]:
 def _check_parquet(path: Path) -> None:
     size = path.stat().st_size
     if size == 0:
-        raise DataDirError("empty file (0 bytes)", file=path.name)
+        raise DataDirError("fichier vide (0 octet)", file=path.name)
     with path.open("rb") as fh:
         head = fh.read(4)
         fh.seek(max(size - 4, 0))
         tail = fh.read(4)
     if head != b"PAR1":
-        raise DataDirError("not a Parquet file (a CSV or another format renamed .parquet?)", file=path.name)
+        raise DataDirError("pas un fichier Parquet (un CSV ou un autre format renommé en .parquet ?)", file=path.name)
     if tail != b"PAR1" or size < 12:
-        raise DataDirError("truncated Parquet file (its footer is missing): copy it again", file=path.name)
+        raise DataDirError("fichier Parquet tronqué (son pied de fichier manque) : copiez-le à nouveau", file=path.name)
 
 
 def _check_csv(path: Path, columns: list[str]) -> dict[str, str | bool] | None:
@@ -81,7 +81,7 @@ def _check_csv(path: Path, columns: list[str]) -> dict[str, str | bool] | None:
     for col in columns:
         if col not in frame.columns and col.lower() in found:
             raise DataDirError(
-                f"header '{found[col.lower()]}' found where '{col}' is expected (SNDS column names are upper case)",
+                f"en-tête '{found[col.lower()]}' trouvé là où '{col}' est attendu (les noms de colonnes SNDS sont en majuscules)",
                 file=path.name, column=col,
             )
     dialect = frame.attrs["dialect"]
@@ -94,12 +94,12 @@ def _check_parquet_header(path: Path, columns: list[str]) -> None:
     try:
         names = pq.read_schema(path).names
     except Exception:  # noqa: BLE001 - any reader failure means an unreadable file
-        raise DataDirError("unreadable Parquet file (corrupt or truncated)", file=path.name) from None
+        raise DataDirError("fichier Parquet illisible (corrompu ou tronqué)", file=path.name) from None
     found = {c.lower(): c for c in names}
     for col in columns:
         if col not in names and col.lower() in found:
             raise DataDirError(
-                f"header '{found[col.lower()]}' found where '{col}' is expected (SNDS column names are upper case)",
+                f"en-tête '{found[col.lower()]}' trouvé là où '{col}' est attendu (les noms de colonnes SNDS sont en majuscules)",
                 file=path.name, column=col,
             )
 
@@ -109,9 +109,9 @@ def preflight(data_dir: Path | str) -> Preflight:
 
     data_dir = Path(data_dir)
     if not data_dir.exists():
-        raise DataDirError("the --data directory does not exist", file=str(data_dir))
+        raise DataDirError("le dossier --data n'existe pas", file=str(data_dir))
     if not data_dir.is_dir():
-        raise DataDirError("--data is a file; a directory holding one file per SNDS table is expected",
+        raise DataDirError("--data est un fichier ; un dossier contenant un fichier par table SNDS est attendu",
                            file=str(data_dir))
     result = Preflight()
     from rosp.claims.load import find_files
@@ -137,7 +137,7 @@ def preflight(data_dir: Path | str) -> Preflight:
     for stem, paths in sorted(by_stem.items()):
         if len(paths) > 1:
             raise DataDirError(
-                f"table {stem} is present twice ({', '.join(p.name for p in paths)}): keep only one file",
+                f"la table {stem} est présente deux fois ({', '.join(p.name for p in paths)}) : n'en gardez qu'un fichier",
                 file=paths[0].name,
             )
     for table, paths in sorted(result.tables.items()):

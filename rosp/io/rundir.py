@@ -39,21 +39,21 @@ def _read(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-        raise RunDirError("unreadable CSV in the run directory", file=str(path)) from None
+        raise RunDirError("CSV illisible dans le dossier du run", file=str(path)) from None
 
 
 def load_run(run_dir: Path | str) -> RunDir:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise RunDirError("run directory not found" if not run_dir.exists() else "not a folder", file=str(run_dir))
+        raise RunDirError("dossier du run introuvable" if not run_dir.exists() else "ce n'est pas un dossier", file=str(run_dir))
     if (run_dir / INCOMPLETE).exists():
-        raise RunDirError("this folder comes from a run that failed (marked INCOMPLETE); it holds no result",
+        raise RunDirError("ce dossier vient d'un run qui a échoué (marqué INCOMPLETE) ; il ne contient aucun résultat",
                           file=str(run_dir))
     missing = [n for n in ("indicators.csv", "payments.csv", "manifest.json") if not (run_dir / n).is_file()]
     if missing:
-        raise RunDirError(f"not a run directory ({missing[0]} missing)", file=str(run_dir))
+        raise RunDirError(f"ce n'est pas un dossier de run ({missing[0]} manque)", file=str(run_dir))
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise RunDirError("manifest.json is not valid JSON", file=str(run_dir / "manifest.json")) from None
+        raise RunDirError("manifest.json n'est pas un JSON valide", file=str(run_dir / "manifest.json")) from None
     return RunDir(run_dir, _read(run_dir / "indicators.csv"), _read(run_dir / "payments.csv"), manifest)

@@ -24,10 +24,10 @@ def render_evidence(run_dir: Path, doctor_id: str, indicator_id: str, console: C
     try:
         spec = load_catalogue(year).indicators[indicator_id]
     except KeyError:
-        raise StatementError(f"unknown indicator {indicator_id!r} for {year}") from None
+        raise StatementError(f"indicateur {indicator_id!r} inconnu pour {year}") from None
     row = ind[(ind["doctor_id"] == doctor_id) & (ind["indicator_id"] == indicator_id)]
     if row.empty:
-        raise StatementError(f"doctor {doctor_id!r} has no indicator {indicator_id} in run {run_dir}")
+        raise StatementError(f"médecin {doctor_id!r} n'a pas d'indicateur {indicator_id} dans le run {run_dir}")
     r = row.iloc[0]
     if not spec.declarative and not any((Path(run_dir) / "evidence").glob("*.parquet")):
         raise StatementError(

@@ -254,7 +254,7 @@ class RunData:
         mine = self._ind_by_doctor.get(doctor_id)
         my_pay = self._pay_by_doctor.get(doctor_id)
         if my_pay is None:
-            raise StatementError(f"doctor {doctor_id!r} is not paid in run {self.run_dir} (no row in payments.csv)")
+            raise StatementError(f"médecin {doctor_id!r} n'est pas payé dans le run {self.run_dir} (aucune ligne dans payments.csv)")
         mine = mine if mine is not None else self.ind.iloc[0:0]
         evidence = self._evidence(doctor_id) if with_patients else None
         pv = self.params.get("point_value", self.year)

@@ -95,7 +95,7 @@ def render_statement(run_dir: Path, doctor_id: str, console: Console | None = No
         el = run_dir / "eligibility.csv"
         known = el.exists() and doctor_id in set(pd.read_csv(el, dtype=str)["doctor_id"])
         if not known:
-            raise StatementError(f"doctor {doctor_id!r} is not in run {run_dir}")
+            raise StatementError(f"médecin {doctor_id!r} n'est pas dans le run {run_dir}")
         console.print(f"[bold]ROSP {manifest['year']} — médecin {doctor_id} : aucune rémunération.[/bold]")
         _print_eligibility(run_dir, doctor_id, console)
         return

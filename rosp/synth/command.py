@@ -41,7 +41,7 @@ def check_options(patients: int, seed: int, year: int, out: Path, fmt: str = "pa
     if fmt not in FORMATS:
         raise SynthOptionError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", column="--format")
     if out.exists() and not out.is_dir():
-        raise SynthOptionError("the output path exists and is a file, not a folder", file=str(out))
+        raise SynthOptionError("le chemin de sortie existe et c'est un fichier, pas un dossier", file=str(out))
 
 
 def synth_command(

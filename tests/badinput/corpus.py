@@ -306,8 +306,8 @@ SCORE_CASES = [
          fragments=("colonne declared_rate", "rate outside [0, 1]")),
     Case("score_start_rate_x100", "start_rates", S, counts(COUNTS + "D1,CAR-02,1,5,30,\n"),
          fragments=("colonne start_rate", "rate outside [0, 1]")),
-    Case("score_out_is_file", "outputs", S, _out_file, fragments=("is a file",)),
-    Case("score_out_not_empty", "outputs", S, _out_nonempty, fragments=("not empty", "--overwrite")),
+    Case("score_out_is_file", "outputs", S, _out_file, fragments=("c'est un fichier",)),
+    Case("score_out_not_empty", "outputs", S, _out_nonempty, fragments=("n'est pas vide", "--overwrite")),
     Case("score_out_overwrite", "outputs", [*S, "--overwrite"], _out_nonempty, exit=0, money=REF,
          kind="accepted", extra_check=_stale_gone),
     Case("score_lenient_counted_rejection", "counts", [*S, "--lenient"], counts(COUNTS + "D1,CAR-99,1,2,,\n"),
@@ -331,12 +331,12 @@ EXPLAIN_CASES = [
          ["explain", "--run", "{scored}", "--doctor", "D1", "--indicator", "CAR-01"],
          fragments=("no evidence", "rosp run")),
     Case("explain_missing_run", "messages", ["explain", "--run", "{tmp}/nope", "--doctor", "D1"],
-         fragments=("run directory not found",)),
+         fragments=("dossier du run introuvable",)),
     Case("explain_incomplete_run", "outputs", ["explain", "--run", "{tmp}/inc", "--doctor", "D1"],
          lambda d: ((d / "inc").mkdir(), _write(d / "inc" / "INCOMPLETE", "x")),
          fragments=("INCOMPLETE",)),
     Case("explain_patient_like_doctor", "leaks", ["explain", "--run", "{scored}", "--doctor", PATIENT_LIKE],
-         fragments=("not in run",)),
+         fragments=("n'est pas dans le run",)),
 ]
 
 ELIG_CASES = [
@@ -350,7 +350,7 @@ ELIG_CASES = [
          lambda d: _write(d / "doctors.csv", DOCTORS + "Mé,3,1,2010-01-01,,\n", "latin-1"),
          fragments=("doctors.csv", "Latin-1")),
     Case("eligibility_out_is_directory", "outputs", ["eligibility", "--doctors", "{doctors}", "--out", "{tmp}"],
-         fragments=("is a folder",)),
+         fragments=("est un dossier",)),
     Case("eligibility_ok_writes_manifest", "outputs", EL, exit=0, kind="accepted",
          extra_check=lambda d, o: (d / "out" / "elig.manifest.json").exists() or (_ for _ in ()).throw(AssertionError("no manifest"))),
 ]
@@ -358,11 +358,11 @@ ELIG_CASES = [
 SAFEGUARD_CASES = [
     Case("safeguard_negative_payment", "counts", SG,
          lambda d: _write(d / "payments.csv", "doctor_id,programme,patientele,points,euros\nD1,cardiologie,1,1,-5.00\n"),
-         fragments=("payments.csv", "ligne 1", "colonne euros", "negative payment")),
+         fragments=("payments.csv", "ligne 1", "colonne euros", "paiement négatif")),
     Case("safeguard_duplicate_payment", "counts", SG,
          lambda d: _write(d / "payments.csv", "doctor_id,programme,patientele,points,euros\n"
                           "D1,cardiologie,1,1,5.00\nD1,cardiologie,1,1,5.00\n"),
-         fragments=("payments.csv", "ligne 2", "duplicate payment")),
+         fragments=("payments.csv", "ligne 2", "paiement en double")),
     Case("safeguard_payments_missing", "messages", SG, lambda d: None,
          fragments=("payments.csv", "file not found")),
     Case("safeguard_bad_total", "messages", [*SG[:6], "beaucoup", *SG[7:]],
@@ -386,7 +386,7 @@ SYNTH_CASES = [
     Case("synth_too_many_patients", "messages", ["synth", "--patients", "1000000000000", "--out", "{out}"],
          fragments=("option --patients", "maximum is 20000000")),
     Case("synth_out_is_file", "outputs", ["synth", "--patients", "5", "--out", "{out}"], _out_file,
-         fragments=("is a file",)),
+         fragments=("c'est un fichier",)),
 ]
 
 CATALOGUE_CASES = [
@@ -397,24 +397,24 @@ CATALOGUE_CASES = [
 
 RUN_CASES = [
     Case("run_missing_data_dir", "messages", [*R[:3], "--data", "{tmp}/nope", "--out", "{out}"],
-         fragments=("--data directory does not exist",)),
+         fragments=("dossier --data n'existe pas",)),
     Case("run_data_is_file", "messages", [*R[:3], "--data", "{counts}", "--out", "{out}"],
-         fragments=("--data is a file",)),
+         fragments=("--data est un fichier",)),
     Case("run_year_2016", "messages", ["run", "--year", "2016", "--data", "{data}", "--out", "{out}"],
          fragments=("2016", "no table in force")),
     Case("run_year_2019_no_claim", "empty", ["run", "--year", "2019", "--data", "{data}", "--out", "{out}"],
          fragments=("no claim dated in the payment year 2019",)),
     Case("run_truncated_parquet", "messages", R, data(lambda d: _truncate(d, "ER_PRS_F")),
-         fragments=("ER_PRS_F.parquet", "truncated")),
+         fragments=("ER_PRS_F.parquet", "tronqué")),
     Case("run_zero_byte_parquet", "messages", R, data(lambda d: (d / "ER_PHA_F.parquet").write_bytes(b"")),
-         fragments=("ER_PHA_F.parquet", "empty file")),
+         fragments=("ER_PHA_F.parquet", "fichier vide")),
     Case("run_csv_in_parquet", "messages", R, data(lambda d: _csv_in_parquet(d, "DA_PRA_R")),
-         fragments=("DA_PRA_R.parquet", "not a Parquet file")),
+         fragments=("DA_PRA_R.parquet", "pas un fichier Parquet")),
     Case("run_ambiguous_table", "tables", R,
          data(lambda d: pacsv.write_csv(_tbl(d, "IR_PHA_R"), d / "IR_PHA_R.csv")),
-         fragments=("IR_PHA_R", "present twice")),
+         fragments=("IR_PHA_R", "présente deux fois")),
     Case("run_header_case_csv", "messages", R, data(lambda d: _to_csv(d, "DA_PRA_R", str.lower)),
-         fragments=("DA_PRA_R.csv", "header 'pfs_pfs_num'")),
+         fragments=("DA_PRA_R.csv", "en-tête 'pfs_pfs_num'")),
     # a Latin-1 or ';' CSV is read, its dialect noted in the manifest (accepted cases below);
     # what stays ambiguous is refused with file, row, column and reason
     Case("run_mixed_encoding_csv", "messages", R, data(_mixed_encoding),
@@ -463,8 +463,8 @@ RUN_CASES = [
          fragments=("nostart.csv",)),
     Case("run_baseline_retired", "start_rates", [*R, "--baseline", "{tmp}"],
          fragments=("--baseline", "--start-rates")),
-    Case("run_out_is_file", "outputs", R, _out_file, fragments=("is a file",)),
-    Case("run_out_not_empty", "outputs", R, _out_nonempty, fragments=("not empty", "--overwrite")),
+    Case("run_out_is_file", "outputs", R, _out_file, fragments=("c'est un fichier",)),
+    Case("run_out_not_empty", "outputs", R, _out_nonempty, fragments=("n'est pas vide", "--overwrite")),
     Case("run_missing_required_table", "tables", R, data(lambda d: (d / "IR_BEN_R.parquet").unlink()),
          fragments=("IR_BEN_R", "required table")),
     Case("run_reject_share_above_limit", "rejects", R, data(_reject_many),

@@ -28,7 +28,7 @@ from rosp.synth.population import (
     load_pyramid,
     month_start_after,
 )
-from rosp.synth.scenarios import SCENARIOS, Ctx, background, load_start, specialist_patienteles
+from rosp.synth.scenarios import SCENARIOS, Ctx, background, history_start, load_start, specialist_patienteles
 
 CHUNK = 50_000
 #: Synthetic assumption: a child's médecin traitant declaration date is drawn as
@@ -690,13 +690,19 @@ def _previous_year_pass(P: dict, reg: Registry, prev_reg: Registry, prev_gt: Gro
         if scenario not in (background, specialist_patienteles):  # N writes the contacts of N-1
             scenario(ctx)
     ev = dcir.concat()
-    keep = (ev["day"] >= ctx.Y1) & (ev["day"] < end_prev) & (ev["day"] >= birth[ev["pid"]]) & (ev["day"] <= death[ev["pid"]])
+    # besides N-2..N-1, the history older than anything N's definitions read (END-03's
+    # 2007 for a starting rate of 2017): only the measure on N-1 reads it, so N's
+    # look-back windows are untouched (issue 7 §2)
+    n_reach = {f: history_start(year, f) for f in ("DCIR", "PMSI")}
+    keep = (((ev["day"] >= ctx.Y1) | (ev["day"] < n_reach["DCIR"])) & (ev["day"] < end_prev)
+            & (ev["day"] >= birth[ev["pid"]]) & (ev["day"] <= death[ev["pid"]]))
     ev = {k: v[keep] for k, v in ev.items()}
     consumer = np.zeros(P["n"], dtype=bool)
     consumer[ev["pid"][(ev["day"] >= ctx.Y2) & (ev["qty"] > 0)]] = True
     ctx.flush_gt(consumer)
     _box_ground_truth(prev_gt, prev_reg, ev, y)
-    stays = [s for s in pmsi.stays if ctx.Y1 <= s[1] and s[1] + s[2] < end_prev and born[s[0]]]
+    stays = [s for s in pmsi.stays
+             if (ctx.Y1 <= s[1] or s[1] + s[2] < n_reach["PMSI"]) and s[1] + s[2] < end_prev and born[s[0]]]
     return ev, stays, mt, consumer, death
 
 

@@ -685,7 +685,7 @@ def _previous_year_pass(P: dict, reg: Registry, prev_reg: Registry, prev_gt: Gro
     dcir, pmsi = DcirBuffer(), PmsiBuffer()
     ctx = Ctx(rng=rng, reg=prev_reg, gt=prev_gt, ccam_vocab=st.ccam_vocab, year=y, n=P["n"],
               age=np.maximum(P["age"] - 1, 0), sex=P["sex"], birth=birth, death=death, mt_doc=mt,
-              dcir=dcir, pmsi=pmsi, ald=ald, floors=floors)
+              dcir=dcir, pmsi=pmsi, ald=ald, floors=floors, followup_end=day(year + 1))
     for scenario in SCENARIOS:
         if scenario not in (background, specialist_patienteles):  # N writes the contacts of N-1
             scenario(ctx)
@@ -694,13 +694,17 @@ def _previous_year_pass(P: dict, reg: Registry, prev_reg: Registry, prev_gt: Gro
     # 2007 for a starting rate of 2017): only the measure on N-1 reads it, so N's
     # look-back windows are untouched (issue 7 §2)
     n_reach = {f: history_start(year, f) for f in ("DCIR", "PMSI")}
-    keep = (((ev["day"] >= ctx.Y1) | (ev["day"] < n_reach["DCIR"])) & (ev["day"] < end_prev)
+    # and the follow-up in N of anchors of N-1 that N's windows count too (GAS-01/02's
+    # imaging and CEA after a surgery of N-1, CAR-01's post-MI treatments): the claims
+    # a pass writes after its own year are exactly these follow-ups
+    keep = (((ev["day"] >= ctx.Y1) | (ev["day"] < n_reach["DCIR"])) & (ev["day"] < day(year + 1))
             & (ev["day"] >= birth[ev["pid"]]) & (ev["day"] <= death[ev["pid"]]))
     ev = {k: v[keep] for k, v in ev.items()}
+    own = ev["day"] < end_prev
     consumer = np.zeros(P["n"], dtype=bool)
-    consumer[ev["pid"][(ev["day"] >= ctx.Y2) & (ev["qty"] > 0)]] = True
+    consumer[ev["pid"][(ev["day"] >= ctx.Y2) & own & (ev["qty"] > 0)]] = True
     ctx.flush_gt(consumer)
-    _box_ground_truth(prev_gt, prev_reg, ev, y)
+    _box_ground_truth(prev_gt, prev_reg, {k: v[own] for k, v in ev.items()}, y)
     stays = [s for s in pmsi.stays
              if (ctx.Y1 <= s[1] or s[1] + s[2] < n_reach["PMSI"]) and s[1] + s[2] < end_prev and born[s[0]]]
     return ev, stays, mt, consumer, death

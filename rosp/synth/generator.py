@@ -28,7 +28,14 @@ from rosp.synth.population import (
     load_pyramid,
     month_start_after,
 )
-from rosp.synth.scenarios import SCENARIOS, Ctx, background, history_start, load_start, specialist_patienteles
+from rosp.synth.scenarios import (
+    SCENARIOS,
+    Ctx,
+    background,
+    history_start,
+    load_start,
+    specialist_patienteles,
+)
 
 CHUNK = 50_000
 #: Synthetic assumption: a child's médecin traitant declaration date is drawn as

@@ -35,10 +35,19 @@ S5_REASONS = ("eligible_capi_superseded", "eligible_opt_out_invalid_late", "elig
 
 #: (section, switch, how) for what is not switched off.
 NOT_SWITCHABLE = [
-    ("§6 définitions L-11..L-23 (hors END-07)", "anciennes définitions",
-     "les définitions n'enregistrent pas leur lecture précédente (pas de valeur « avant » par $param) : "
-     "non rejoué"),
+    ("§6 définitions L-13..L-23 sans lecture antérieure en paramètre", "L-14 Duoplavin, L-15/16 associations "
+     "fixes, L-17 CAR-05, L-18 END-08, L-19 END-03, L-20 insuline + GLP-1, L-22 M'T dents, L-23 colonoscopies",
+     "la lecture d'avant n'est pas une valeur de `$param` (liste de codes ou bloc changés) : non rejoué"),
 ]
+
+#: §6: the definition parameters whose source names their former reading (L-11, L-12, L-21).
+OLD_DEFINITIONS = {
+    "CAR-01": {"mi_history_window": "N-1:N", "mi_ald_dated": "overlap"},
+    "CAR-07": {"mi_history_window": "N-1:N", "mi_ald_dated": "overlap"},
+    "GAS-05": {"polypectomy_anchor": "first"},
+    "ENF-06": {"antibio_age_at": "ref_end"},
+    "ENF-07": {"antibio_age_at": "ref_end"},
+}
 
 #: §2: END-03's window before issue 7 (the loader kept three years of stays).
 OLD_WINDOWS = {"END-03": {"thyroid_surgery_window": "N-3:N-1"}}
@@ -59,10 +68,23 @@ def _rerun_with_params(data: Path, year: int, overrides: dict[str, dict[str, str
             inds = []
             for ind in prog.indicators:
                 if ind.id in overrides:
+                    # parameters are resolved into the conditions when loading: replace
+                    # the resolved value in every condition argument that took it
                     params = dict(ind.params)
+                    swap = {}
                     for name, value in overrides[ind.id].items():
-                        params[name] = dataclasses.replace(params[name], value=value)
-                    ind = dataclasses.replace(ind, params=params)
+                        old = (params.get(name) or prog.params[name]).value
+                        swap[old] = value
+                        if name in params:
+                            params[name] = dataclasses.replace(params[name], value=value)
+
+                    def cond(c, swap=swap):
+                        args = {k: (tuple(cond(x) for x in v) if k == "of" else swap.get(v, v)
+                                    if isinstance(v, str) else v) for k, v in c.args.items()}
+                        return dataclasses.replace(c, args=args)
+
+                    ind = dataclasses.replace(ind, params=params, denominator=tuple(map(cond, ind.denominator)),
+                                              numerator=tuple(map(cond, ind.numerator)))
                 inds.append(ind)
             out_p[slug] = dataclasses.replace(prog, indicators=tuple(inds) if isinstance(prog.indicators, tuple)
                                               else inds)
@@ -148,6 +170,10 @@ def waterfall(run: Path, rerun: Path | None = None) -> tuple[list[dict], dict]:
             rc = _rerun_with_params(rerun, year, OLD_WINDOWS, Path(tmp) / "run")
         off = total(cnt=rc)
         add("§2 fenêtres de chargement (L-04, L-24)", "END-03 sur 3 ans au lieu de 10 (moteur relancé)", off)
+        with tempfile.TemporaryDirectory() as tmp:
+            rc = _rerun_with_params(rerun, year, OLD_DEFINITIONS, Path(tmp) / "run")
+        add("§6 définitions L-11, L-12, L-21", "lectures antérieures : GAS-05 première coloscopie, IDM "
+            "N-1:N et ALD chevauchante (CAR-01/07), âge au 31/12 (ENF-06/07) (moteur relancé)", total(cnt=rc))
     add_safeguard(run, year, rows, base)
     paid = dataclasses.replace(cat, params=cat.params.with_overrides({"scoring.provisional_definitions": "paid"}))
     add("§6 END-07 provisoire (L-13)", "END-07 payé (scoring.provisional_definitions = paid)", total(c=paid))
@@ -187,7 +213,7 @@ def render(rows: list[dict], info: dict) -> str:
         f"Run `{info['run']}` ({info['year']}), total payé : {fr(info['base'])}. « Effet » = total du run − total",
         "sans l'effet de la section (positif : la section ajoute des euros) ; « part du changement » = effet ÷",
         f"somme des effets ({fr(moved)}). Durée du calcul sur la démo : {info.get('seconds', 0):.0f} s"
-        " (une relance du moteur pour §2).",
+        " (deux relances du moteur : §2, §6).",
         "",
         "| section | effet coupé | total sans l'effet | effet de la section | part du total | part du changement |",
         "|---|---|---:|---:|---:|---:|",

@@ -58,7 +58,9 @@ SG_E = (Decimal("243500000"), Decimal("240000000"))
 
 def _rerun_with_params(data: Path, year: int, overrides: dict[str, dict[str, str]], out: Path) -> pd.DataFrame:
     """`rosp run` on the extract with indicator parameters replaced (the old readings)."""
-    import rosp.engine.run as engine
+    import importlib
+
+    engine = importlib.import_module("rosp.engine.run")
     from rosp.indicators.definitions import load_programmes
 
     def patched():

@@ -146,6 +146,8 @@ def with_declared(store: pd.DataFrame, declared: pd.DataFrame | None, catalogue:
     ids = {i.id for i in catalogue.indicators.values() if i.measurement == "declaration"}
     keep = store[~store["indicator_id"].isin(ids)]
     grid = store.loc[store["indicator_id"].isin(ids), ["doctor_id", "indicator_id"]]
+    if grid.empty:
+        return store
     d = (declared if declared is not None else pd.DataFrame(
         columns=["doctor_id", "indicator_id", "numerator", "denominator", "declared_rate"]))
     d = d.assign(doctor_id=d["doctor_id"].astype(str))

@@ -194,7 +194,7 @@ def add_safeguard(run: Path, year: int, rows: list[dict], base: Decimal) -> None
         apply_safeguard(pay, year, previous, baseline)
         today = "appliquée"
     except SafeguardInputError as exc:
-        today = f"refusée ({str(exc).split(':')[0]})"
+        today = "refusée : périmètre" if "perimeter" in str(exc) else f"refusée : {str(exc).split(': ', 1)[-1][:60]}"
     k = (min(previous, baseline) / base) if base else Decimal(0)
     old = (base * k).quantize(Decimal("0.01"), ROUND_HALF_UP)
     rows.append({"section": "§4 clause de sauvegarde (L-05, L-06)",
@@ -214,7 +214,7 @@ def render(rows: list[dict], info: dict) -> str:
     lines = [
         f"Run `{info['run']}` ({info['year']}), total payé : {fr(info['base'])}. « Effet » = total du run − total",
         "sans l'effet de la section (positif : la section ajoute des euros) ; « part du changement » = effet ÷",
-        f"somme des effets ({fr(moved)}). Durée du calcul sur la démo : {info.get('seconds', 0):.0f} s"
+        f"somme signée des effets ({fr(moved)}). Durée du calcul sur la démo : {info.get('seconds', 0):.0f} s"
         " (deux relances du moteur : §2, §6).",
         "",
         "| section | effet coupé | total sans l'effet | effet de la section | part du total | part du changement |",

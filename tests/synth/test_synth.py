@@ -321,6 +321,20 @@ def test_run_measures_its_own_starting_rates_on_one_extract(runs, tmp_path):
     # the synthetic declared populations stay within what claims compute (no rejected declaration)
     rej = tmp_path / "run" / "rejected" / "ROSP_DECL.csv"
     assert not rej.exists() or len(pd.read_csv(rej)) == 0
+    # declaration-measured rows get their D from the declarations for 2017
+    decl = ind[(ind["neutralised"].str.lower() == "false") & (ind["rate_source"] == "declaration")]
+    assert (decl["start_rate"] != "").mean() >= 0.6
+    # the post-MI patients of the N-1 cohort, in CAR-01's window N-2..N-1, are treated in
+    # N too: the engine's CAR-01 rate stays near the ground truth of N (it was 23.9 %
+    # against 33.3 % when their follow-up stopped at 31/12/N-1; 31.2 % with it)
+    counts = pd.read_csv(tmp_path / "run" / "counts.csv", dtype={"doctor_id": str})
+    gt = pd.read_csv(runs["big"] / "ground_truth.csv", dtype={"doctor_id": str})
+
+    def rate(df):
+        r = df[df["indicator_id"] == "CAR-01"][["numerator", "denominator"]].sum()
+        return r["numerator"] / r["denominator"]
+
+    assert abs(rate(counts) - rate(gt)) < 0.05, (rate(counts), rate(gt))
 
 
 def test_declarations_for_the_year_before(runs):

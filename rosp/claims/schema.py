@@ -321,8 +321,12 @@ ROSP_DECL = TableSchema(
         C("DECL_NUM", I32, True, "numérateur déclaré"),
         C("DECL_DEN", I32, True, "dénominateur déclaré"),
         C("DECL_RATE", F64, True, "taux déclaré (fraction 0-1)"),
+        # the year the declaration is for; absent column or NULL = the payment year N
+        # (extracts written before it still load). N-1 rows are the declared starting
+        # rates of the reset year (parameter declaration.previous_year).
+        Column("DECL_ANN", I16, True, "année de la déclaration (vide = année de paiement)", optional=True),
     ),
-    primary_key=("STA_PFS_NUM", "INDICATOR_ID"),
+    primary_key=("STA_PFS_NUM", "INDICATOR_ID", "DECL_ANN"),
     required=False,
 )
 

@@ -467,7 +467,8 @@ class _Builder:
     def declarations(self) -> ir.Table:
         d = self.t("ROSP_DECL")
         return d.select(doctor_id=d.STA_PFS_NUM, indicator_id=d.INDICATOR_ID, numerator=d.DECL_NUM,
-                        denominator=d.DECL_DEN, declared_rate=d.DECL_RATE)
+                        denominator=d.DECL_DEN, declared_rate=d.DECL_RATE,
+                        year=d.DECL_ANN.cast("int64").fill_null(self.year))
 
 
 def build_views(backend: Any, year: int = 2018) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]], str]:

@@ -6,6 +6,11 @@ a fixed three-year history silently cut it. The care-date bounds of each table f
 earliest window of the definitions that read the family, read through the public API
 of :mod:`rosp.indicators.definitions`. A definition whose window starts before what
 was loaded is a load error (:class:`LoadWindowError`), never a silent truncation.
+
+In the reset year of the starting rates (``start_rates.reset_year``, 2018) the run
+also evaluates the same definitions on N-1 (``start_rates.rule``), so the load reaches
+the windows counted from N-1 too (:func:`reference_years`): END-03's ten years for
+2017 need PMSI from 2007 in a run of 2018.
 """
 
 from __future__ import annotations
@@ -93,14 +98,41 @@ def window_needs(year: int, programmes: Mapping[str, Any] | None = None) -> list
     return needs
 
 
+def reference_years(year: int) -> tuple[int, ...]:
+    """The reference years a run of ``year`` evaluates the definitions on: ``year``, and
+    ``year`` - 1 when it is the reset year of the starting rates (measured on N-1 with
+    the same definitions, parameters ``start_rates.reset_year`` and ``start_rates.rule``)."""
+    from rosp.catalogue.parameters import ParameterError, load_parameters
+
+    try:
+        params = load_parameters()
+        reset = int(params.get("start_rates.reset_year", year).text)
+        rule = params.get("start_rates.rule", year).text
+    except ParameterError:
+        return (year,)
+    return (year, year - 1) if year == reset and rule == "previous_year_same_definitions" else (year,)
+
+
+def run_window_needs(year: int, programmes: Mapping[str, Any] | None = None) -> list[WindowNeed]:
+    """The window needs of every reference year of a run of ``year`` (:func:`reference_years`);
+    a need of N-1 names its condition "<condition> (starting rate, N-1)"."""
+    needs: list[WindowNeed] = []
+    for ref in reference_years(year):
+        for n in window_needs(ref, programmes):
+            needs.append(n if ref == year else WindowNeed(n.family, n.start, n.indicator,
+                                                          f"{n.condition} (starting rate, {ref})"))
+    return needs
+
+
 def load_periods(
     year: int, programmes: Mapping[str, Any] | None = None
 ) -> dict[str, tuple[dt.date, dt.date]]:
-    """Care-date bounds per family: the earliest window start (never later than 1 Jan
-    N-``HISTORY_YEARS``, the default history) to 30 June N+1 (flow lag)."""
+    """Care-date bounds per family: the earliest window start of the run's reference
+    years (:func:`run_window_needs`; never later than 1 Jan N-``HISTORY_YEARS``, the
+    default history) to 30 June N+1 (flow lag)."""
     end = dt.date(year + 1, *FLOW_LAG_END)
     floor = dt.date(year - HISTORY_YEARS, 1, 1)
-    needs = window_needs(year, programmes)
+    needs = run_window_needs(year, programmes)
     return {
         f: (min([floor, *(n.start for n in needs if n.family == f)]), end) for f in FAMILIES
     }
@@ -113,7 +145,7 @@ def check_windows(
 ) -> None:
     """Raise :class:`LoadWindowError` if a definition starts before its family's load."""
     too_early = [
-        n for n in window_needs(year, programmes) if n.start < periods[n.family][0]
+        n for n in run_window_needs(year, programmes) if n.start < periods[n.family][0]
     ]
     if too_early:
         n = min(too_early, key=lambda n: (n.start, n.indicator, n.condition))

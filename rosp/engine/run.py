@@ -307,11 +307,21 @@ def _run_on_views(backend, comp, programmes, views, year, out, input_files, star
     # --- declarations: accepted only where the catalogue measures from declarations
     from rosp.engine.declarations import populations, screen_run_declarations
 
+    decl_previous = None
     if catalogue_in_force is None:  # counts-only year: no table, so no declaration to screen
         decl, declarations_rejected, measured = decl.iloc[0:0], 0, set()
     else:
+        from rosp.engine.declarations import declaration_years, previous_year_populations
+        from rosp.engine.start_rates import previous_declarations_read
+
         pops = populations(catalogue_in_force, comp, programmes, views, patientele, aggregates)
-        decl, declarations_rejected = screen_run_declarations(decl, catalogue_in_force, pops, out)
+        # declarations for N-1: the declared starting rates of the reset year
+        read_prev, why = previous_declarations_read(views, year, catalogue_in_force, start_rates)
+        pops_prev = None
+        if read_prev and (declaration_years(decl, year) == year - 1).any():
+            pops_prev = previous_year_populations(catalogue_in_force, views, programmes, year, backend)
+        decl, declarations_rejected, decl_previous = screen_run_declarations(
+            decl, catalogue_in_force, pops, out, year=year, previous_pops=pops_prev, previous_reason=why)
         measured = {i.id for i in catalogue_in_force.indicators.values() if i.measurement == "declaration"}
     comp.release()
     counts_frames = [_programme_counts(prog, patientele, aggregates[slug], decl, measured) for slug, prog in programmes.items()]
@@ -323,7 +333,8 @@ def _run_on_views(backend, comp, programmes, views, year, out, input_files, star
     from rosp.engine.start_rates import scoring_catalogue, with_start_rates
 
     catalogue = scoring_catalogue(year)
-    counts, start_info = with_start_rates(backend, views, programmes, year, catalogue, start_rates, counts)
+    counts, start_info = with_start_rates(backend, views, programmes, year, catalogue, start_rates, counts,
+                                          decl_previous)
     counts = counts[COUNTS_COLUMNS].sort_values(["doctor_id", "programme", "indicator_id"], kind="mergesort")
     counts = counts.reset_index(drop=True)
     _tick(progress, "taux de départ", 1)

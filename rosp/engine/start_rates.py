@@ -6,8 +6,11 @@
 - Any year: `--start-rates FILE` (a `start_rates.csv` of an earlier run) is used as is.
 - Otherwise no starting rate: `scoring.missing_start_rate` decides.
 
-Declarative indicators have no declaration history in the extract (ROSP_DECL holds
-year N only), so their starting rates are "not_measured".
+Indicators measured from declarations take their starting rates, in the reset year,
+from the accepted ROSP_DECL rows for N-1 (column DECL_ANN; parameter
+`declaration.previous_year`, screened in `rosp.engine.declarations`):
+:func:`previous_declarations_read` says whether a run reads them, :func:`with_declared`
+puts them in the store. Without such a row the starting rate is "not_measured".
 """
 
 from __future__ import annotations
@@ -114,9 +117,58 @@ def measure_previous_year(
     return measure(g, thresholds, str(ref))
 
 
+def previous_declarations_read(
+    views: dict[str, Any], year: int, catalogue: Any, start_rates_file: str | Path | None,
+) -> tuple[bool, str]:
+    """Whether the run of `year` reads the ROSP_DECL rows for `year` − 1 as declared
+    starting rates, and otherwise the reason their rows are rejected (French-free, for
+    rejected/ROSP_DECL.csv)."""
+    why = f"declaration for {year - 1}: "
+    if catalogue is None:
+        return False, why + f"no table in force for {year}"
+    if catalogue.params.get("declaration.previous_year", year).text != "starting_rate":
+        return False, why + "not read (parameter declaration.previous_year)"
+    if start_rates_file is not None:
+        return False, why + "not read: the starting rates come from --start-rates"
+    if year != catalogue.params.get("start_rates.reset_year", year).integer:
+        return False, why + f"not read: {year} is not the reset year of the starting rates"
+    if not covers_year(views, year - 1):
+        return False, why + f"not read: the extract holds no care of {year - 1}"
+    return True, ""
+
+
+def with_declared(store: pd.DataFrame, declared: pd.DataFrame | None, catalogue: Any, reference_period: str) -> pd.DataFrame:
+    """The store with its rows of declaration-measured indicators replaced by the accepted
+    declarations for N-1 (numerator ÷ computed population, or the declared rate);
+    doctors of the grid without one stay "not_measured"."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    ids = {i.id for i in catalogue.indicators.values() if i.measurement == "declaration"}
+    keep = store[~store["indicator_id"].isin(ids)]
+    grid = store.loc[store["indicator_id"].isin(ids), ["doctor_id", "indicator_id"]]
+    if grid.empty:
+        return store
+    d = (declared if declared is not None else pd.DataFrame(
+        columns=["doctor_id", "indicator_id", "numerator", "denominator", "declared_rate"]))
+    d = d.assign(doctor_id=d["doctor_id"].astype(str))
+    g = grid.merge(d, on=["doctor_id", "indicator_id"], how="left")
+    g["numerator"] = pd.to_numeric(g["numerator"]).fillna(0).astype("int64")
+    g["denominator"] = pd.to_numeric(g["denominator"]).fillna(0).astype("int64")
+    thresholds = {i.id: i.threshold for i in catalogue.indicators.values()}
+    m = measure(g, thresholds, reference_period)
+    rate = g.set_index(["doctor_id", "indicator_id"])["declared_rate"].fillna("").astype(str)
+    six = Decimal("0.000001")
+    for k, (doc, ind) in enumerate(zip(m["doctor_id"], m["indicator_id"], strict=True)):
+        r = rate.get((doc, ind), "")
+        if r and int(m["denominator"].iloc[k]) > 0:
+            m.iloc[k, m.columns.get_loc("rate")] = str(Decimal(r).quantize(six, ROUND_HALF_UP))
+    out = pd.concat([keep, m[keep.columns]], ignore_index=True)
+    return out.sort_values(["doctor_id", "indicator_id"], kind="mergesort").reset_index(drop=True)
+
+
 def resolve(
     con: Any, views: dict[str, Any], programmes: dict, year: int, catalogue: Any,
-    start_rates_file: str | Path | None, grid: pd.DataFrame,
+    start_rates_file: str | Path | None, grid: pd.DataFrame, declared_previous: pd.DataFrame | None = None,
 ) -> StartRates:
     """The starting rates of a run of `year` (see the module docstring)."""
     if start_rates_file is not None:
@@ -142,6 +194,7 @@ def resolve(
         return StartRates(None, "none", {"reason": f"the extract holds no care of {year - 1}"})
     thresholds = {i.id: i.threshold for i in catalogue.indicators.values()}
     store = measure_previous_year(con, views, programmes, year, thresholds, grid)
+    store = with_declared(store, declared_previous, catalogue, str(year - 1))
     return StartRates(store, "measured", {"reference_period": str(year - 1), "rule": rule.text,
                                           "reset_year": reset.integer})
 
@@ -196,7 +249,7 @@ def scoring_catalogue(year: int) -> Any | None:
 
 def with_start_rates(
     con: Any, views: dict[str, Any], programmes: dict, year: int, catalogue: Any,
-    start_rates_file: str | Path | None, counts: pd.DataFrame,
+    start_rates_file: str | Path | None, counts: pd.DataFrame, declared_previous: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, StartRates]:
     """Counts with `start_rate` filled, and where the starting rates came from."""
     from rosp.scoring.start_rates import attach
@@ -205,7 +258,7 @@ def with_start_rates(
         if start_rates_file is not None:
             raise StartRatesError(NO_TABLE.format(year=year) + " ; --start-rates ne s'applique pas")
         return counts.assign(start_rate=""), StartRates(None, "none", {"reason": NO_TABLE.format(year=year)})
-    info = resolve(con, views, programmes, year, catalogue, start_rates_file, counts)
+    info = resolve(con, views, programmes, year, catalogue, start_rates_file, counts, declared_previous)
     policy = catalogue.params.get("start_rates.below_threshold", year).text
     return attach(counts, info.store, policy), info
 

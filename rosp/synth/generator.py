@@ -28,7 +28,14 @@ from rosp.synth.population import (
     load_pyramid,
     month_start_after,
 )
-from rosp.synth.scenarios import SCENARIOS, Ctx, background, load_start, specialist_patienteles
+from rosp.synth.scenarios import (
+    SCENARIOS,
+    Ctx,
+    background,
+    history_start,
+    load_start,
+    specialist_patienteles,
+)
 
 CHUNK = 50_000
 #: Synthetic assumption: a child's médecin traitant declaration date is drawn as
@@ -462,10 +469,19 @@ def _ald_table(w: Writers, P: dict, ald: AldBuffer) -> None:
     })
 
 
-def _declarations(gt: GroundTruth, reg: Registry, extra: dict[str, np.ndarray], seed: int) -> dict[str, pa.Array]:
-    """ROSP_DECL rows for declarative indicators (+ CAR-07 / GAS-07, not observable in claims)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 7_000_003]))
-    rows: list[tuple[str, str, int, int]] = []
+#: Synthetic assumption: the declared rates of N-1 (declared starting rates) of the
+#: indicators whose rate is drawn around 0.8 + 0.2 × Beta(2, 1.2) in N are drawn this
+#: much lower (a doctor improves on what he declares); docs/synth.md "History".
+PREV_DECLARED_SHIFT = 0.06
+
+
+def _declarations(gt: GroundTruth, reg: Registry, extra: dict[str, np.ndarray], seed: int,
+                  year: int | None = None, shift: float = 0.0) -> list[tuple[str, str, int, int, int | None]]:
+    """ROSP_DECL rows for declarative indicators (+ CAR-07 / GAS-07, not observable in
+    claims), for `year` (None = the payment year, DECL_ANN left empty). `gt` gets the
+    declared counts of the declarative indicators (the ground truth of that year)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7_000_003] + ([year] if year is not None else [])))
+    rows: list[tuple[str, str, int, int, int | None]] = []
     sta = reg.doc_sta
     for ind, groups in (("ENF-03", ("gp", "paediatrician")), ("ENF-08", ("gp", "paediatrician")),
                         ("ENF-09", ("gp", "paediatrician")), ("CAR-07", ("cardiologist",)),
@@ -486,19 +502,24 @@ def _declarations(gt: GroundTruth, reg: Registry, extra: dict[str, np.ndarray], 
                 num = int(gt.num[i][d])
             else:
                 r = float(reg.doc_rates[i][d]) if spec.lower_is_better else float(
-                    np.clip(0.8 + 0.2 * rng.beta(2.0, 1.2) + rng.normal(0, 0.03), 0.5, 1.0))
+                    np.clip(0.8 - shift + 0.2 * rng.beta(2.0, 1.2) + rng.normal(0, 0.03), 0.5, 1.0))
                 num = int(round(r * den))
                 if spec.declarative:
                     gt.num[i][d] = num
                     gt.den[i][d] = den
-            rows.append((sta[d], ind, num, den))
-    rows.sort(key=lambda r: (r[0], r[1]))
+            rows.append((sta[d], ind, num, den, year))
+    return rows
+
+
+def _declaration_table(rows: list[tuple[str, str, int, int, int | None]]) -> dict[str, pa.Array]:
+    rows = sorted(rows, key=lambda r: (r[0], r[1], -1 if r[4] is None else r[4]))
     return {
         "STA_PFS_NUM": pa.array([r[0] for r in rows], type=pa.string()),
         "INDICATOR_ID": pa.array([r[1] for r in rows], type=pa.string()),
         "DECL_NUM": pa.array([r[2] for r in rows], type=pa.int32()),
         "DECL_DEN": pa.array([r[3] for r in rows], type=pa.int32()),
         "DECL_RATE": pa.array([r[2] / r[3] for r in rows], type=pa.float64()),
+        "DECL_ANN": pa.array([r[4] for r in rows], type=pa.int16()),
     }
 
 
@@ -529,6 +550,7 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
     prev_gt = GroundTruth(reg.n_doctors)
     # children counts per MT for the declarative denominators (ENF-03 <16, ENF-08 4-12 months, ENF-09 3-5 y)
     extra = {k: np.zeros(reg.n_doctors, dtype=np.int64) for k in ("ENF-03", "ENF-08", "ENF-09")}
+    extra_prev = {k: np.zeros(reg.n_doctors, dtype=np.int64) for k in extra}
     n_chunks = max(1, -(-patients // CHUNK))
     END = day(year + 1)
     for ci in range(n_chunks):
@@ -554,7 +576,16 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
         prev = _previous_year_pass(P, reg, prev_reg, prev_gt, st, seed, year, ci, floors, ald) if year_before else None
         ev = dcir.concat()
         if prev is not None:
-            pev, pstays = prev
+            pev, pstays, p_mt, p_consumer, p_death = prev
+            # the declared populations of N-1, as for N below (at 31/12/N-1)
+            end_prev = day(year)
+            alive_prev = (p_death >= end_prev) & (p_mt >= 0) & p_consumer & (P["birth"] < end_prev)
+            m_prev = (end_prev - P["birth"]) / 30.44
+            age_prev = np.maximum(P["age"] - 1, 0)
+            for k, mask in (("ENF-03", age_prev < 16), ("ENF-08", (m_prev >= 4) & (m_prev < 12)),
+                            ("ENF-09", (age_prev >= 3) & (age_prev <= 5))):
+                sel = alive_prev & mask
+                extra_prev[k] += np.bincount(p_mt[sel], minlength=reg.n_doctors)
             ev = {k: np.concatenate([ev[k], pev[k]]) for k in ev}
             pmsi.stays.extend(pstays)
         keep = ((ev["day"] >= floors["DCIR"]) & (ev["day"] < END) & (ev["day"] >= P["birth"][ev["pid"]])
@@ -591,7 +622,10 @@ def generate(patients: int, seed: int, year: int, out_dir: Path, progress: Progr
         "PHA_CND_TOP": pa.array(ref["PHA_CND_TOP"], type=pa.string()),
         "PHA_MED_NOM": pa.array(ref["PHA_MED_NOM"], type=pa.string()),
     })
-    w.write("ROSP_DECL", _declarations(gt, reg, extra, seed))
+    decl_rows = _declarations(gt, reg, extra, seed)
+    if year_before:  # the declarations for N-1: the declared starting rates (DECL_ANN = N-1)
+        decl_rows += _declarations(prev_gt, prev_reg, extra_prev, seed, year - 1, PREV_DECLARED_SHIFT)
+    w.write("ROSP_DECL", _declaration_table(decl_rows))
     w.close()
     # calibration report + ground truth
     programmes = {p: np.flatnonzero(np.isin(reg.doc_group, g)) for p, g in PROGRAMME_GROUPS.items()}
@@ -658,19 +692,29 @@ def _previous_year_pass(P: dict, reg: Registry, prev_reg: Registry, prev_gt: Gro
     dcir, pmsi = DcirBuffer(), PmsiBuffer()
     ctx = Ctx(rng=rng, reg=prev_reg, gt=prev_gt, ccam_vocab=st.ccam_vocab, year=y, n=P["n"],
               age=np.maximum(P["age"] - 1, 0), sex=P["sex"], birth=birth, death=death, mt_doc=mt,
-              dcir=dcir, pmsi=pmsi, ald=ald, floors=floors)
+              dcir=dcir, pmsi=pmsi, ald=ald, floors=floors, followup_end=day(year + 1))
     for scenario in SCENARIOS:
         if scenario not in (background, specialist_patienteles):  # N writes the contacts of N-1
             scenario(ctx)
     ev = dcir.concat()
-    keep = (ev["day"] >= ctx.Y1) & (ev["day"] < end_prev) & (ev["day"] >= birth[ev["pid"]]) & (ev["day"] <= death[ev["pid"]])
+    # besides N-2..N-1, the history older than anything N's definitions read (END-03's
+    # 2007 for a starting rate of 2017): only the measure on N-1 reads it, so N's
+    # look-back windows are untouched (issue 7 §2)
+    n_reach = {f: history_start(year, f) for f in ("DCIR", "PMSI")}
+    # and the follow-up in N of anchors of N-1 that N's windows count too (GAS-01/02's
+    # imaging and CEA after a surgery of N-1, CAR-01's post-MI treatments): the claims
+    # a pass writes after its own year are exactly these follow-ups
+    keep = (((ev["day"] >= ctx.Y1) | (ev["day"] < n_reach["DCIR"])) & (ev["day"] < day(year + 1))
+            & (ev["day"] >= birth[ev["pid"]]) & (ev["day"] <= death[ev["pid"]]))
     ev = {k: v[keep] for k, v in ev.items()}
+    own = ev["day"] < end_prev
     consumer = np.zeros(P["n"], dtype=bool)
-    consumer[ev["pid"][(ev["day"] >= ctx.Y2) & (ev["qty"] > 0)]] = True
+    consumer[ev["pid"][(ev["day"] >= ctx.Y2) & own & (ev["qty"] > 0)]] = True
     ctx.flush_gt(consumer)
-    _box_ground_truth(prev_gt, prev_reg, ev, y)
-    stays = [s for s in pmsi.stays if ctx.Y1 <= s[1] and s[1] + s[2] < end_prev and born[s[0]]]
-    return ev, stays
+    _box_ground_truth(prev_gt, prev_reg, {k: v[own] for k, v in ev.items()}, y)
+    stays = [s for s in pmsi.stays
+             if (ctx.Y1 <= s[1] or s[1] + s[2] < n_reach["PMSI"]) and s[1] + s[2] < end_prev and born[s[0]]]
+    return ev, stays, mt, consumer, death
 
 
 def _da_pra_tables(w: Writers, rows: list[dict], year: int) -> None:

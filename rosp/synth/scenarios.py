@@ -67,6 +67,10 @@ class Ctx:
     #: load start of the extract's year (``load_start``), which for the pass of the
     #: year before (starting rates) is later than its own definitions' reach
     floors: dict[str, int] | None = None
+    #: the pass of the year before: last day (exclusive) of the follow-up, in N, of its
+    #: patients whose anchoring event N's windows count too (post-MI treatments for
+    #: CAR-01 after an infarction in N-2..N-1); None for the pass of N
+    followup_end: int | None = None
 
     def __post_init__(self) -> None:
         y = self.year
@@ -399,6 +403,11 @@ def children(c: Ctx) -> None:
 
 
 # ====================================================================== cardiology
+def _at(end, idx):
+    """`end` (a day, or one day per patient) for the patients `idx`."""
+    return end[idx] if isinstance(end, np.ndarray) and end.ndim else end
+
+
 def cardiology(c: Ctx) -> None:
     rng = c.rng
     p = np.select([c.age < 30, c.age < 50, c.age < 65, c.age < 80], [0.002, 0.02, 0.07, 0.16], 0.2)
@@ -444,6 +453,11 @@ def cardiology(c: Ctx) -> None:
     has4[np.flatnonzero(~full4), miss[~full4]] = False
     cls[mi_idx, 1] = has4[:, 0]
     cls[mi_idx, 3] = has4[:, 3]
+    if c.followup_end is not None:
+        # infarction in the pass's N-1: N's CAR-01 window (N-2..N-1) counts it too, so the
+        # treatments go on through N (issue 7: follow-up in N for patients of N-1)
+        end = np.full(m, c.END, dtype=np.int64)
+        end[mi_idx[mi_entry >= c.Y1]] = c.followup_end
     c.stay(pts[mi_idx], mi_entry, rng.integers(3, 9, len(mi_idx)), "icd_mi", das_pool="icd_das_cardio")
     c.ald.add(pts[mi_idx], 13, mi_entry, np.full(len(mi_idx), "I252", dtype=object))
     sel = alive[mi_idx]
@@ -472,9 +486,9 @@ def cardiology(c: Ctx) -> None:
             sart = rng.random(len(s)) < 0.5
             for mask, name in ((sart, "sartans"), (~sart, "ace_inhibitors")):
                 t = s[mask]
-                c.chronic(pts[t], name, start, end, pres[t], in_rep=rep_ht[t])
+                c.chronic(pts[t], name, start, _at(end, t), pres[t], in_rep=rep_ht[t])
         else:
-            c.chronic(pts[s], pool, start, end, pres[s], in_rep=rep_ht[s])
+            c.chronic(pts[s], pool, start, _at(end, s), pres[s], in_rep=rep_ht[s])
     # CAR-03 / CAR-04 ground truth (tri-therapy patients) and biology
     sel = tri & alive
     c.gt.add("CAR-03", card[sel], cls[sel, 0])
@@ -503,7 +517,7 @@ def cardiology(c: Ctx) -> None:
     statin[mi_idx] = has4[:, 1]
     statin |= (prof == 3) | (((prof == 0) | (prof == 4) | (prof == 2)) & (rng.random(m) < 0.4))
     s = np.flatnonzero(statin)
-    c.chronic(pts[s], "statins", start, end, pres[s], in_rep=rep_st[s])
+    c.chronic(pts[s], "statins", start, _at(end, s), pres[s], in_rep=rep_st[s])
     # LDL tests for statin / post-MI patients
     # (a post-MI patient known to be < 1 g/l was measured in N)
     ldl_test = statin & (rng.random(m) < 0.7)
@@ -512,7 +526,7 @@ def cardiology(c: Ctx) -> None:
     c.bio(pts[t], c.days(c.Y2, c.END, len(t)), "nabm_ldl", pres[t])
     # aspirin for post-MI (if not missing)
     a = mi_idx[has4[:, 2]]
-    c.chronic(pts[a], "aspirin_antiplatelet", start, end, pres[a])
+    c.chronic(pts[a], "aspirin_antiplatelet", start, _at(end, a), pres[a])
     # P2Y12 (CAR-06): coronary patients treated in N; numerator = also treated in N-2
     cor = np.flatnonzero(prof == 3)
     long = c.bern(c.rate("CAR-06", card[cor]))

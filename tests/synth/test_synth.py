@@ -295,6 +295,8 @@ def test_one_extract_holds_the_history_of_every_window(runs):
     years = {int(Path(p).stem[5:7]) + 2000 for p in files
              if c.execute(f"SELECT count(*) FROM read_parquet('{p}')").fetchone()[0]}
     assert min(years) <= 2010 and min(years) >= load_periods(2018)["PMSI"][0].year
+    # the starting rates of 2017 read END-03's ten years from 2007 (one year before N's reach)
+    assert 2007 in years and load_periods(2018)["PMSI"][0].year == 2007
     text = (runs["big"] / "calibration.md").read_text(encoding="utf-8")
     assert "## Starting rates (taux de départ, reference period 2017)" in text
     assert (runs["big"] / "ground_truth_previous.csv").exists()
@@ -319,3 +321,31 @@ def test_run_measures_its_own_starting_rates_on_one_extract(runs, tmp_path):
     # the synthetic declared populations stay within what claims compute (no rejected declaration)
     rej = tmp_path / "run" / "rejected" / "ROSP_DECL.csv"
     assert not rej.exists() or len(pd.read_csv(rej)) == 0
+    # declaration-measured rows get their D from the declarations for 2017
+    decl = ind[(ind["neutralised"].str.lower() == "false") & (ind["rate_source"] == "declaration")]
+    assert (decl["start_rate"] != "").mean() >= 0.6
+    # the post-MI patients of the N-1 cohort, in CAR-01's window N-2..N-1, are treated in
+    # N too: the engine's CAR-01 rate stays near the ground truth of N (it was 23.9 %
+    # against 33.3 % when their follow-up stopped at 31/12/N-1; 31.2 % with it)
+    counts = pd.read_csv(tmp_path / "run" / "counts.csv", dtype={"doctor_id": str})
+    gt = pd.read_csv(runs["big"] / "ground_truth.csv", dtype={"doctor_id": str})
+
+    def rate(df):
+        r = df[df["indicator_id"] == "CAR-01"][["numerator", "denominator"]].sum()
+        return r["numerator"] / r["denominator"]
+
+    assert abs(rate(counts) - rate(gt)) < 0.05, (rate(counts), rate(gt))
+
+
+def test_declarations_for_the_year_before(runs):
+    """Issue 7 §1: the extract holds the declarations for N-1 (DECL_ANN = 2017), the
+    declared starting rates, and those for N with DECL_ANN empty (the payment year)."""
+    c = duckdb.connect()
+    rows = dict(c.execute(
+        f"SELECT coalesce(DECL_ANN, 0), count(*) FROM read_parquet('{runs['big'] / 'ROSP_DECL.parquet'}') GROUP BY 1"
+    ).fetchall())
+    assert set(rows) == {0, 2017} and rows[2017] > 0.5 * rows[0], rows
+    no_prev = dict(c.execute(
+        f"SELECT coalesce(DECL_ANN, 0), count(*) FROM read_parquet('{runs['big_n'] / 'ROSP_DECL.parquet'}') GROUP BY 1"
+    ).fetchall())
+    assert set(no_prev) == {0}

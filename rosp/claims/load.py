@@ -460,7 +460,9 @@ def _load_table(
     kept = counts.pop(None, 0)
     rejected = dict(sorted(counts.items()))
     # Split in place (no second copy of a large fact table): rejects are few.
-    rej = backend.store(stored.filter(stored._reason.notnull()) if rejected else stored.limit(0), "_rej_" + name)
+    rej_name = "_rej_" + name
+    rej = (backend.store(stored.filter(stored._reason.notnull()), rej_name) if rejected
+           else backend.store_empty(stored, rej_name))
     backend.drop_flagged(name, "_reason", any_flagged=bool(rejected))
     if not files:
         backend.release(typed)

@@ -92,6 +92,7 @@ def measure_previous_year(
 
     ref = year - 1
     comp = Compiler(views, ref, con=con)
+    comp.plan(programmes)  # materialise only what is read more than once (Spark writes each one)
     frames = []
     for prog in programmes.values():
         for ind in prog.indicators:
@@ -104,6 +105,7 @@ def measure_previous_year(
             df = con.to_pandas(agg) if hasattr(con, "to_pandas") else agg.execute()
             df["indicator_id"] = ind.id
             frames.append(df)
+    comp.release()
     measured = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["doctor_id", "numerator", "denominator", "indicator_id"])
     measured["doctor_id"] = measured["doctor_id"].astype(str)

@@ -283,6 +283,12 @@ class SparkBackend(QueryBackend):
     def store(self, expr: ir.Table, name: str) -> ir.Table:
         return self._keep(self._df(expr), name)
 
+    def remote_dir(self, uri: str) -> Any:
+        """A directory URI read through Spark's Hadoop file systems (hdfs://, s3a://...)."""
+        from rosp.engine.spark import RemoteDir
+
+        return RemoteDir(self.session, uri)
+
     def store_empty(self, expr: ir.Table, name: str) -> ir.Table:
         self.drop(name)
         self.session.createDataFrame([], self._df(expr).schema).createOrReplaceTempView(name)

@@ -216,13 +216,70 @@ def spark_typed_source(backend: Any, schema: Any, files: list[Path]) -> tuple[An
     return table, coercions
 
 
+class RemoteFile:
+    """A file of a :class:`RemoteDir`: what the loader needs of a path (name, stem,
+    suffix), its URI (``str``) and its SHA-256, read through Hadoop's file system."""
+
+    def __init__(self, session: Any, uri: str) -> None:
+        self.session, self.uri = session, uri
+        self.name = uri.rstrip("/").rsplit("/", 1)[-1]
+        self.stem, dot, ext = self.name.rpartition(".")
+        if not dot:
+            self.stem, ext = self.name, ""
+        self.suffix = f".{ext}" if ext else ""
+
+    def __str__(self) -> str:
+        return self.uri
+
+    def __repr__(self) -> str:
+        return f"RemoteFile({self.uri!r})"
+
+    def is_file(self) -> bool:
+        return True
+
+    def sha256(self) -> str:
+        jvm = self.session.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(self.uri)
+        stream = path.getFileSystem(self.session.sparkContext._jsc.hadoopConfiguration()).open(path)
+        try:
+            return str(jvm.org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream))
+        finally:
+            stream.close()
+
+
+class RemoteDir:
+    """A data directory given as a URI (``hdfs://``, ``s3a://``...), listed by Spark's
+    Hadoop file systems; its files are :class:`RemoteFile`."""
+
+    def __init__(self, session: Any, uri: str) -> None:
+        self.session, self.uri = session, uri.rstrip("/")
+
+    def __str__(self) -> str:
+        return self.uri
+
+    def iterdir(self):
+        from rosp.claims.errors import ClaimsError
+
+        jvm = self.session.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(self.uri)
+        try:
+            fs = path.getFileSystem(self.session.sparkContext._jsc.hadoopConfiguration())
+            statuses = fs.listStatus(path)
+        except Exception as exc:  # noqa: BLE001 - a Java error: no such directory, no file system for the scheme
+            raise ClaimsError(f"cannot list the data directory: {str(exc).splitlines()[0][:200]}",
+                              file=self.uri) from None
+        for st in statuses:
+            if st.isFile():
+                yield RemoteFile(self.session, f"{self.uri}/{st.getPath().getName()}")
+
+
 def _is_uri(path: Any) -> bool:
-    return isinstance(path, str) and "://" in path
+    return isinstance(path, (str, RemoteFile)) and "://" in str(path)
 
 
 def _uri(path: Any) -> str:
     """What Spark's reader is given: a URI as is (file://, hdfs://, s3a://...), a path as file://."""
-    return path if _is_uri(path) else Path(path).resolve().as_uri()
+    return str(path) if _is_uri(path) else Path(path).resolve().as_uri()
 
 
 def _file_name(path: Any) -> str:
@@ -237,12 +294,12 @@ def _suffix(path: Any) -> str:
 def _file_fields(session: Any, path: Any) -> dict[str, tuple[str, Any]]:
     """Upper-cased column name -> (name in the file, type) of one Parquet file: from its
     footer with pyarrow for a local file (no Spark job), from Spark's reader for a URI."""
-    if not _is_uri(path) or str(path).startswith("file://"):
+    if not _is_uri(path) or str(path).startswith("file:"):
         import pyarrow.parquet as pq
 
-        local = Path(path) if not _is_uri(path) else _local_path(path)
+        local = Path(path) if not _is_uri(path) else _local_path(str(path))
         return {f.name.upper(): (f.name, f.type) for f in pq.read_schema(local)}
-    return {f.name.upper(): (f.name, f.dataType) for f in session.read.parquet(path).schema.fields}
+    return {f.name.upper(): (f.name, f.dataType) for f in session.read.parquet(str(path)).schema.fields}
 
 
 def _local_path(uri: str) -> Path:

@@ -218,12 +218,17 @@ def _run_spark(claims, year, out, work, timings, settings, spark, master, conf, 
         conf = {"spark.local.dir": str(work / "spark-local"), **(conf or {})}
         spark = spark_session(master=master or "local[*]", conf=conf)
         timings["spark_start"] = time.perf_counter() - t
+    from rosp.engine.backends import SparkBackend
+
+    scratch = spark.conf.get(SparkBackend.SCRATCH_CONF, None) or str(work / "spark-tables")
+    backend = SparkBackend(spark_backend(spark), scratch=scratch)
     try:
-        backend = spark_backend(spark)
-        views = views_to_spark(views_dir, backend)
-        info = {"engine": "spark", "duckdb": settings, "spark_master": spark.sparkContext.master}
+        views = views_to_spark(views_dir, backend.ibis)
+        info = {"engine": "spark", "spark_loader": "duckdb", "duckdb": settings,
+                "spark_master": spark.sparkContext.master}
         return run_on_views(backend, views, year, out, extra_timings=timings, run_info=info, **common)
     finally:
+        backend.close()
         if own:
             spark.stop()
 
@@ -253,7 +258,7 @@ def _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, m
         _tick(progress, "load", 1)
         timings["load"] = time.perf_counter() - t0
         views = {n: claims.view(n) for n in CLEAN_VIEWS}
-        info = {"engine": "spark", "spark_master": spark.sparkContext.master}
+        info = {"engine": "spark", "spark_loader": "spark", "spark_master": spark.sparkContext.master}
         result = run_on_views(backend, views, year, out, extra_timings=timings, run_info=info,
                               **_common(claims, start_rates, progress, work))
         result.warnings = list(claims.report.warnings)

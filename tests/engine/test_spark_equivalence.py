@@ -49,7 +49,7 @@ BAD_ROWS = [
     ("IR_BEN_R", 2, {"BEN_NIR_PSA": "NOSEX000000000001", "BEN_SEX_COD": None}, "null:BEN_SEX_COD"),
     ("ER_PRS_F", 0, {"BEN_NIR_PSA": "UNKNOWN0000000001"}, "unknown_beneficiary"),
     ("ER_PRS_F", 1, {"EXE_SOI_DTD": dt.date(2001, 1, 1), "PRS_ORD_NUM": 99_001}, "date_out_of_period:EXE_SOI_DTD"),
-    ("ER_PHA_F", 0, {"PHA_PRS_C13": "9999999999999"}, "unknown_cip13"),
+    ("ER_PHA_F", 0, {"PHA_PRS_C13": 9_999_999_999_999}, "unknown_cip13"),
 ]
 
 
@@ -60,9 +60,11 @@ def _inject(data: Path) -> None:
     for table, edits in by_table.items():
         path = data / f"{table}.parquet"
         t = pq.read_table(path)
+        schema = pa.schema([f.with_nullable(True) for f in t.schema])  # a null is one of the bad rows
+        t = t.cast(schema)
         rows = t.slice(0, 10).to_pylist()
         extra = [{**rows[i], **changes} for i, changes in edits]
-        pq.write_table(pa.concat_tables([t, pa.Table.from_pylist(extra, schema=t.schema)]), path)
+        pq.write_table(pa.concat_tables([t, pa.Table.from_pylist(extra, schema=schema)]), path)
 
 
 def _files(root: Path) -> dict[str, bytes]:

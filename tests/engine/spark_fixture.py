@@ -34,10 +34,11 @@ def spark_missing() -> str | None:
 def _session():
     from rosp.engine.spark import spark_session
 
-    # tiny data: one core for tasks, one shuffle partition and no whole-stage codegen
+    # tiny data: one core for tasks, one shuffle partition, no whole-stage codegen and no
+    # adaptive execution (each adaptive stage is a job of its own)
     # cut Spark's fixed cost per query (measured: docs/scaling.md, "Spark in the tests")
     return spark_session(master="local[1]", shuffle_partitions=1,
-                         conf={"spark.sql.codegen.wholeStage": "false", "spark.ui.retainedJobs": "10000"})
+                         conf={"spark.sql.codegen.wholeStage": "false", "spark.sql.adaptive.enabled": "false"})
 
 
 def spark_session_for_tests():

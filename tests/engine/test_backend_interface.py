@@ -20,11 +20,12 @@ ROWS = {"k": ["b", "a", "c", "a"], "n": [2, 1, 3, 4], "d": [dt.date(2018, 1, i) 
 @pytest.fixture(params=ENGINES)
 def backend(request, tmp_path):
     if request.param == "duckdb":
-        return backend_for(ibis.duckdb.connect())
-    from rosp.engine.backends import SparkBackend
-    from rosp.engine.spark import spark_backend
+        b = backend_for(ibis.duckdb.connect())
+    else:
+        from rosp.engine.backends import SparkBackend
+        from rosp.engine.spark import spark_backend
 
-    b = SparkBackend(spark_backend(request.getfixturevalue("spark")), scratch=tmp_path / "scratch")
+        b = SparkBackend(spark_backend(request.getfixturevalue("spark")), scratch=tmp_path / "scratch")
     yield b
     b.close()
 

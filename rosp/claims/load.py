@@ -317,14 +317,19 @@ def load_claims(
 
     from rosp.claims.windows import TABLE_FAMILY, check_windows, load_periods
 
-    data_dir = Path(data_dir)
+    raw, backend = _wrap(con)
+    if isinstance(data_dir, str) and "://" in data_dir:  # hdfs://, s3a://...: listed by the engine (Spark)
+        if not hasattr(backend, "remote_dir"):
+            raise MissingTableError("this engine reads local directories only: use --engine spark", file=data_dir)
+        data_dir = backend.remote_dir(data_dir)
+    else:
+        data_dir = Path(data_dir)
     if period is None:
         periods = load_periods(year, programmes)
     else:
         periods = dict(period) if isinstance(period, dict) else {f: period for f in ("DCIR", "PMSI")}
         check_windows(periods, year, programmes)
     overall = (min(p[0] for p in periods.values()), max(p[1] for p in periods.values()))
-    raw, backend = _wrap(con)
     if raw is not None:
         # Row order inside DuckDB is never relied on (every output is sorted explicitly):
         # letting DuckDB drop it saves memory and time on the large fact tables.
@@ -345,7 +350,7 @@ def load_claims(
                 f"required table {name} not found in the data directory", file=f"{name}.parquet"
             )
         for path in files:
-            input_files[str(path)] = sha256(path)
+            input_files[str(path)] = path.sha256() if hasattr(path, "sha256") else sha256(path)
         started = time.perf_counter()
         table_period = periods.get(TABLE_FAMILY.get(name, ""), overall)
         report.tables[name] = _load_table(
@@ -460,7 +465,9 @@ def _load_table(
     kept = counts.pop(None, 0)
     rejected = dict(sorted(counts.items()))
     # Split in place (no second copy of a large fact table): rejects are few.
-    rej = backend.store(stored.filter(stored._reason.notnull()) if rejected else stored.limit(0), "_rej_" + name)
+    rej_name = "_rej_" + name
+    rej = (backend.store(stored.filter(stored._reason.notnull()), rej_name) if rejected
+           else backend.store_empty(stored, rej_name))
     backend.drop_flagged(name, "_reason", any_flagged=bool(rejected))
     if not files:
         backend.release(typed)

@@ -88,6 +88,10 @@ class QueryBackend(ABC):
     def store(self, expr: ir.Table, name: str) -> ir.Table:
         """Compute ``expr`` once and keep it under ``name`` (replacing any table of that name)."""
 
+    def store_empty(self, expr: ir.Table, name: str) -> ir.Table:
+        """Keep under ``name`` an empty table with the columns of ``expr`` (no query run)."""
+        return self.store(expr.limit(0), name)
+
     @abstractmethod
     def drop_flagged(self, name: str, column: str, any_flagged: bool = True) -> ir.Table:
         """Remove from the stored table ``name`` its rows where ``column`` is not NULL, then
@@ -231,47 +235,95 @@ class SparkBackend(QueryBackend):
 
     name = "spark"
 
-    def __init__(self, ibis_backend: Any) -> None:
+    #: Spark setting naming the directory (a path or a URI every executor can reach:
+    #: hdfs://, s3a://) where stored tables are written; default: a local temp directory
+    SCRATCH_CONF = "spark.rosp.scratchDir"
+
+    def __init__(self, ibis_backend: Any, scratch: str | Path | None = None) -> None:
         super().__init__(ibis_backend)
         self.session = ibis_backend._session
-        self._stored: dict[str, Any] = {}
+        self._stored: dict[str, str] = {}
+        self._own_scratch = False
+        if scratch is None:
+            scratch = self.session.conf.get(self.SCRATCH_CONF, None)
+        if scratch is None:
+            scratch = tempfile.mkdtemp(prefix="rosp-spark-")
+            self._own_scratch = True
+        self.scratch = str(scratch)
+
+    def _uri(self, leaf: str) -> str:
+        base = self.scratch.rstrip("/")
+        return f"{base}/{leaf}" if "://" in base else (Path(base) / leaf).resolve().as_uri()
+
+    def _remove(self, uri: str) -> None:
+        if uri.startswith("file:"):
+            from urllib.parse import unquote, urlparse
+
+            shutil.rmtree(unquote(urlparse(uri).path), ignore_errors=True)
+            return
+        jvm = self.session.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(uri)
+        path.getFileSystem(self.session.sparkContext._jsc.hadoopConfiguration()).delete(path, True)
 
     def _keep(self, df: Any, name: str) -> ir.Table:
-        # a local checkpoint cuts the lineage: a cached plan would carry the whole loader's
-        # plan into every later query (the plan string of the evidence write ran out of heap)
-        df = df.localCheckpoint(eager=True)
+        # Written to Parquet in the scratch directory and read back (with its schema: no
+        # inference job): the lineage is cut, so later plans stay short. Not Table.cache(),
+        # whose cached plan is carried into, and analysed again in, every query reading it
+        # (minutes on the deep indicator plans); not localCheckpoint(), whose relation
+        # fails in self-joins (Spark 4: "key not found" on its output ordering).
+        uri = self._uri(f"{name}-{next(self._n)}")
+        df.write.mode("overwrite").parquet(uri)
+        self.session.read.schema(df.schema).parquet(uri).createOrReplaceTempView(name)
         old = self._stored.pop(name, None)
-        df.createOrReplaceTempView(name)
-        self._stored[name] = df
+        self._stored[name] = uri
         if old is not None:
-            old.unpersist()
+            self._remove(old)
         return self.ibis.table(name)
 
     def store(self, expr: ir.Table, name: str) -> ir.Table:
         return self._keep(self._df(expr), name)
 
+    def remote_dir(self, uri: str) -> Any:
+        """A directory URI read through Spark's Hadoop file systems (hdfs://, s3a://...)."""
+        from rosp.engine.spark import RemoteDir
+
+        return RemoteDir(self.session, uri)
+
+    def store_empty(self, expr: ir.Table, name: str) -> ir.Table:
+        self.drop(name)
+        self.session.createDataFrame([], self._df(expr).schema).createOrReplaceTempView(name)
+        return self.ibis.table(name)
+
     def drop_flagged(self, name: str, column: str, any_flagged: bool = True) -> ir.Table:
+        # a filter over the stored Parquet, not a new copy: no Spark job, a short plan
         df = self.session.table(name)
-        return self._keep((df.filter(df[column].isNull()) if any_flagged else df).drop(column), name)
+        (df.filter(df[column].isNull()) if any_flagged else df).drop(column).createOrReplaceTempView(name)
+        return self.ibis.table(name)
 
     def drop(self, name: str) -> None:
+        self.session.catalog.dropTempView(name)
         old = self._stored.pop(name, None)
         if old is not None:
-            old.unpersist()
-        self.session.catalog.dropTempView(name)
+            self._remove(old)
+
+    def close(self) -> None:
+        for name in list(self._stored):
+            self.drop(name)
+        if self._own_scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _df(self, expr: ir.Table):
         self.ibis._run_pre_execute_hooks(expr)
         return self.session.sql(self.ibis.compile(expr))
 
     def materialise(self, expr: ir.Table, hint: str = "t") -> ir.Table:
-        return expr.cache()  # Spark's cache (memory and disk), computed once on first use
+        # computed now and kept as a local checkpoint, not Table.cache(): a cached table
+        # still carries its whole plan into every query reading it, and Spark's analyser
+        # then spends minutes on the deep plans of the indicators
+        return self._keep(self._df(expr), self._name(hint))
 
     def release(self, table: ir.Table) -> None:
-        try:
-            table.release()
-        except Exception:  # noqa: BLE001 - an empty table is a temp view, not a cached one
-            self.session.catalog.dropTempView(table.get_name())
+        self.drop(table.get_name())
 
     def empty_table(self, schema: ibis.Schema) -> ir.Table:
         from ibis.backends.pyspark.datatypes import PySparkSchema

@@ -43,7 +43,10 @@ def _reject_warnings(manifest: dict, year: int, accept: bool) -> list[str]:
 
 def run_command(
     year: int = typer.Option(2018, "--year", help="Année de paiement N."),
-    data: Path = typer.Option(..., "--data", help="Répertoire de l'extraction SNDS."),
+    data: str = typer.Option(
+        ..., "--data",
+        help="Répertoire de l'extraction SNDS, ou URI (file://… ; hdfs://…, s3a://… avec --engine spark).",
+    ),
     out: Path = typer.Option(..., "--out", help="Répertoire de sortie du run."),
     start_rates: Path | None = typer.Option(
         None, "--start-rates",
@@ -68,6 +71,11 @@ def run_command(
     spark_master: str | None = typer.Option(
         None, "--spark-master", help="Maître Spark (local[*], spark://hôte:7077, yarn) ; avec --engine spark."
     ),
+    spark_loader: str = typer.Option(
+        "spark", "--spark-loader",
+        help="Avec --engine spark : contrôles et vues propres sur Spark (spark, défaut) ou sur DuckDB, "
+        "les vues passant à Spark en Parquet (duckdb ; pour une extraction CSV).",
+    ),
     spark_conf: list[str] = typer.Option(
         [], "--spark-conf", help="Réglage Spark clé=valeur (répétable) ; avec --engine spark."
     ),
@@ -86,6 +94,12 @@ def run_command(
             f"Utiliser --start-rates {baseline / 'start_rates.csv'}.", column="--baseline")
     if engine not in ("duckdb", "spark"):
         raise RospError(f"--engine must be duckdb or spark, not {engine!r}", column="--engine")
+    if spark_loader not in ("spark", "duckdb"):
+        raise RospError(f"--spark-loader must be spark or duckdb, not {spark_loader!r}", column="--spark-loader")
+    from rosp.engine.run import check_data_location
+
+    location = check_data_location(data, engine if spark_loader == "spark" else "duckdb")
+    remote = isinstance(location, str)  # a cluster URI, read by Spark alone
     conf: dict[str, str] = {}
     for item in spark_conf:
         key, sep, value = item.partition("=")
@@ -97,8 +111,9 @@ def run_command(
     if catalogue is not None and not catalogue.programmes:
         raise RospError(f"no conventional table is in force for {year}; see `rosp catalogue list --year {year}`",
                         column="--year")
-    pre = preflight(data)
-    warnings = list(pre.warnings)
+    data = location if remote else Path(location)
+    pre = None if remote else preflight(data)
+    warnings = list(pre.warnings) if pre is not None else []
     start_file = None
     if start_rates is not None:
         start_file = start_rates / "start_rates.csv" if start_rates.is_dir() else start_rates
@@ -120,14 +135,16 @@ def run_command(
         result = run(
             data, year, tmp, start_rates=start_file, progress=progress, engine=engine, work_dir=work_dir,
             memory_limit=memory_limit, threads=threads, spark_master=spark_master, spark_conf=conf,
+            spark_loader=spark_loader,
         )
         warnings += result.warnings  # the loader's plausibility warnings
         warnings += _reject_warnings(result.manifest, year, accept_rejects)
-        inputs = {relative_path(p, data): h for p, h in result.manifest.get("inputs", {}).items()}
+        inputs = {(p.rsplit("/", 1)[-1] if remote else relative_path(p, data)): h
+                  for p, h in result.manifest.get("inputs", {}).items()}
         update_manifest(tmp / "manifest.json", {
             "inputs": dict(sorted(inputs.items())),
             "start_rates_file": file_entry(start_file, None) if start_file is not None else None,
-            "ignored_files": pre.ignored,
+            "ignored_files": pre.ignored if pre is not None else [],
             "warnings": warnings,
             "accept_rejects": accept_rejects,
         })

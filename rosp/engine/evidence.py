@@ -63,6 +63,38 @@ def programme_evidence(comp: Compiler, prog: ProgrammeDef) -> Any:
     return ev
 
 
+def indicator_counts(backend: Any, comp: Compiler, programmes: Mapping[str, ProgrammeDef]) -> pd.DataFrame:
+    """doctor_id, numerator, denominator, indicator_id of every indicator computed from
+    claims (not :attr:`~rosp.indicators.definitions.IndicatorDef.declared`), per doctor with
+    evidence: one query per programme (Spark pays a fixed cost per query)."""
+    from rosp.engine.backends import backend_for
+
+    qb = backend_for(backend)
+    frames = []
+    for prog in programmes.values():
+        parts = []
+        for ind in prog.indicators:
+            if ind.declared:
+                continue
+            e = comp.compile(ind, prog)
+            parts.append(e.select("doctor_id", num_units=e.num_units.cast("int64"),
+                                  den_units=e.den_units.cast("int64"),
+                                  indicator_id=ibis.literal(ind.id, "string")))
+        if not parts:
+            continue
+        ev = parts[0]
+        for p in parts[1:]:
+            ev = ev.union(p, distinct=False)
+        agg = ev.group_by(["doctor_id", "indicator_id"]).aggregate(
+            numerator=ev.num_units.sum().cast("int64"), denominator=ev.den_units.sum().cast("int64"))
+        frames.append(qb.to_pandas(agg) if qb is not None else agg.execute())
+    columns = ["doctor_id", "numerator", "denominator", "indicator_id"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True)[columns]
+    return out.sort_values(["indicator_id", "doctor_id"], kind="mergesort").reset_index(drop=True)
+
+
 def _tally(batches: Iterable[pa.RecordBatch], acc: list[pa.Table]) -> Iterator[pa.RecordBatch]:
     for b in batches:
         if b.num_rows:
@@ -113,4 +145,4 @@ def write_evidence(backend: QueryBackend, comp: Compiler, programmes: Mapping[st
     return out
 
 
-__all__ = ["EVIDENCE_COLUMNS", "EVIDENCE_SCHEMA", "programme_evidence", "write_evidence", "write_programme_evidence"]
+__all__ = ["EVIDENCE_COLUMNS", "EVIDENCE_SCHEMA", "indicator_counts", "programme_evidence", "write_evidence", "write_programme_evidence"]

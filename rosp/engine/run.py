@@ -30,6 +30,10 @@ from rosp.indicators.definitions import ProgrammeDef, load_programmes
 from rosp.io.manifest import write_manifest
 
 ENGINES = ("duckdb", "spark")
+#: where ``--engine spark`` runs the loader: on Spark (default) or on DuckDB (hand-over)
+SPARK_LOADERS = ("spark", "duckdb")
+#: URI schemes only Spark's reader (Hadoop file systems) can read
+CLUSTER_SCHEMES = ("hdfs", "s3a", "s3", "abfs", "abfss", "gs", "wasb", "wasbs")
 COUNTS_COLUMNS = ["doctor_id", "programme", "indicator_id", "numerator", "denominator", "start_rate", "declared_rate"]
 PATIENTELE_COLUMNS = ["doctor_id", "programme", "patientele"]
 CLEAN_VIEWS = (
@@ -110,7 +114,7 @@ def run(
     spark_master: str | None = None,
     spark_conf: dict[str, str] | None = None,
     spark: Any = None,
-    spark_loader: bool = False,
+    spark_loader: str = "spark",
 ) -> RunResult:
     """Load the extract in ``data_dir`` and run every programme for payment ``year``.
 
@@ -121,10 +125,12 @@ def run(
     DuckDB runs out of core: a file-backed database in a scratch directory under
     ``work_dir`` with an explicit ``memory_limit`` (:func:`rosp.engine.backends.open_duckdb`).
     With ``engine="spark"`` (``spark``, a SparkSession, or one started on ``spark_master``
-    with ``spark_conf``) the loader runs on DuckDB, the clean views go to Parquet and Spark
-    computes patientèles, counts and evidence; the run directory is the same as DuckDB's
-    apart from ``timings.json``. ``spark_loader=True`` (experimental, not proven equal
-    yet: docs/scaling.md) runs the loader on Spark too, from the raw Parquet.
+    with ``spark_conf``) the whole run is on Spark: the loader reads the raw Parquet
+    (``data_dir`` may be a path or a URI: ``file://``, ``hdfs://``, ``s3a://``), checks the
+    rows and stores the clean views, then Spark computes patientèles, counts and evidence.
+    The run directory is the same as DuckDB's apart from ``timings.json``.
+    ``spark_loader="duckdb"`` keeps the older hand-over: the loader runs on DuckDB and the
+    clean views go to Spark as Parquet (for CSV extracts, which the Spark loader refuses).
     """
     from rosp.claims.load import load_claims
 
@@ -132,6 +138,9 @@ def run(
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if spark_loader not in SPARK_LOADERS:
+        raise ValueError(f"spark_loader must be one of {', '.join(SPARK_LOADERS)}, not {spark_loader!r}")
+    data_dir = check_data_location(data_dir, engine if engine == "duckdb" or spark_loader == "duckdb" else "spark")
     if engine == "spark" and spark is None:
         import importlib.util
 
@@ -142,7 +151,7 @@ def run(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with workspace(work_dir) as work:
-        if engine == "spark" and spark_loader:
+        if engine == "spark" and spark_loader == "spark":
             return _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, spark_master,
                                      spark_conf)
         t0 = time.perf_counter()
@@ -169,6 +178,27 @@ def run(
             con.disconnect()
 
 
+def check_data_location(data: str | Path, engine: str) -> str | Path:
+    """``data`` as the loader reads it: a local path (a ``file://`` URI becomes its path on
+    DuckDB), or, on Spark, any URI its reader takes (``hdfs://``, ``s3a://``...: passed
+    through). A cluster URI on DuckDB is refused (:class:`rosp.errors.RospError`)."""
+    from urllib.parse import unquote, urlparse
+
+    from rosp.errors import RospError
+
+    text = str(data)
+    if "://" not in text:
+        return Path(data)
+    scheme = urlparse(text).scheme.lower()
+    if scheme == "file":
+        return Path(unquote(urlparse(text).path))
+    if engine == "duckdb":
+        raise RospError(
+            f"l'adresse {scheme}:// n'est lisible que par Spark : relancer avec --engine spark "
+            "(DuckDB lit un répertoire local ou file://)", file=text)
+    return text
+
+
 def _common(claims, start_rates, progress, work) -> dict[str, Any]:
     report = claims.report.to_dict() if hasattr(claims.report, "to_dict") else {}
     return dict(input_files=claims.input_files, start_rates=start_rates, progress=progress,
@@ -188,12 +218,17 @@ def _run_spark(claims, year, out, work, timings, settings, spark, master, conf, 
         conf = {"spark.local.dir": str(work / "spark-local"), **(conf or {})}
         spark = spark_session(master=master or "local[*]", conf=conf)
         timings["spark_start"] = time.perf_counter() - t
+    from rosp.engine.backends import SparkBackend
+
+    scratch = spark.conf.get(SparkBackend.SCRATCH_CONF, None) or str(work / "spark-tables")
+    backend = SparkBackend(spark_backend(spark), scratch=scratch)
     try:
-        backend = spark_backend(spark)
-        views = views_to_spark(views_dir, backend)
-        info = {"engine": "spark", "duckdb": settings, "spark_master": spark.sparkContext.master}
+        views = views_to_spark(views_dir, backend.ibis)
+        info = {"engine": "spark", "spark_loader": "duckdb", "duckdb": settings,
+                "spark_master": spark.sparkContext.master}
         return run_on_views(backend, views, year, out, extra_timings=timings, run_info=info, **common)
     finally:
+        backend.close()
         if own:
             spark.stop()
 
@@ -211,7 +246,10 @@ def _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, m
         conf = {"spark.local.dir": str(work / "spark-local"), **(conf or {})}
         spark = spark_session(master=master or "local[*]", conf=conf)
         timings["spark_start"] = time.perf_counter() - t
-    backend = backend_for(spark_backend(spark))
+    from rosp.engine.backends import SparkBackend
+
+    scratch = spark.conf.get(SparkBackend.SCRATCH_CONF, None) or str(work / "spark-tables")
+    backend = SparkBackend(spark_backend(spark), scratch=scratch)
     try:
         t0 = time.perf_counter()
         _tick(progress, "load", 0)
@@ -220,7 +258,7 @@ def _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, m
         _tick(progress, "load", 1)
         timings["load"] = time.perf_counter() - t0
         views = {n: claims.view(n) for n in CLEAN_VIEWS}
-        info = {"engine": "spark", "spark_master": spark.sparkContext.master}
+        info = {"engine": "spark", "spark_loader": "spark", "spark_master": spark.sparkContext.master}
         result = run_on_views(backend, views, year, out, extra_timings=timings, run_info=info,
                               **_common(claims, start_rates, progress, work))
         result.warnings = list(claims.report.warnings)
@@ -228,6 +266,7 @@ def _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, m
     finally:
         for name in (*CLEAN_VIEWS, *TABLES, "_rosp_doctor_map"):
             backend.drop(name)
+        backend.close()
         if own:
             spark.stop()
 

@@ -163,6 +163,7 @@ def spark_typed_source(backend: Any, schema: Any, files: list[Path]) -> tuple[An
     :class:`~rosp.claims.errors.ColumnTypeError` naming the column and ``--engine duckdb``.
     """
     from pyspark.sql import functions as F
+    from pyspark.sql.types import StructField, StructType
 
     from rosp.claims.errors import ClaimsError, ColumnTypeError, MissingColumnError
     from rosp.claims.load import pmsi_year
@@ -171,31 +172,35 @@ def spark_typed_source(backend: Any, schema: Any, files: list[Path]) -> tuple[An
     session = backend.session
     frames = []
     for path in files:
-        if path.suffix.lower() != ".parquet":
+        if _suffix(path) != ".parquet":
             raise ClaimsError("the Spark loader reads Parquet only: convert the CSV file, or use --engine duckdb",
-                              file=path.name)
-        df = session.read.parquet(path.resolve().as_uri())
-        found = {f.name.upper(): f for f in df.schema.fields}
-        cols = []
+                              file=_file_name(path))
+        name, found = _file_name(path), _file_fields(session, path)
+        cols, read = [], []
         for c in schema.columns:
             want = _spark_type(c.type)
             if c.derived:  # PMSI_ANN: the year of the file name
-                cols.append(F.lit(pmsi_year(path)).cast(want).alias(c.name))
+                cols.append(F.lit(pmsi_year(Path(name))).cast(want).alias(c.name))
                 continue
             f = found.get(c.name.upper())
             if f is None:
                 if not c.optional:
-                    raise MissingColumnError("column is missing", file=path.name, column=c.name)
+                    raise MissingColumnError("column is missing", file=name, column=c.name)
                 cols.append(F.lit(None).cast(want).alias(c.name))
                 continue
-            if f.dataType != want:
+            fname, ftype = f
+            if not _same_type(ftype, c.type, want):
+                shown = ftype.simpleString() if hasattr(ftype, "simpleString") else str(ftype)
                 raise ColumnTypeError(
-                    f"file type {f.dataType.simpleString()} is not the declared {c.type}: the Spark loader reads "
+                    f"file type {shown} is not the declared {c.type}: the Spark loader reads "
                     "typed Parquet; use --engine duckdb, which converts unambiguous types",
-                    file=path.name, column=c.name,
+                    file=name, column=c.name,
                 )
-            cols.append(F.col(f"`{f.name}`").alias(c.name))
-        cols += [F.lit(path.name).alias("_file"), (F.col("_metadata.row_index") + 1).cast("long").alias("_row")]
+            read.append(StructField(fname, want, True))
+            cols.append(F.col(f"`{fname}`").alias(c.name))
+        # the schema is given: Spark reads only these columns and runs no inference job
+        df = session.read.schema(StructType(read)).parquet(_uri(path))
+        cols += [F.lit(name).alias("_file"), (F.col("_metadata.row_index") + 1).cast("long").alias("_row")]
         frames.append(df.select(*cols))
     out = frames[0]
     for f in frames[1:]:
@@ -209,6 +214,110 @@ def spark_typed_source(backend: Any, schema: Any, files: list[Path]) -> tuple[An
         row = backend.to_arrow(src.aggregate(**sentinels)).to_pylist()[0]
         coercions = {c: {"sentinel": int(n)} for c, n in row.items() if n}
     return table, coercions
+
+
+class RemoteFile:
+    """A file of a :class:`RemoteDir`: what the loader needs of a path (name, stem,
+    suffix), its URI (``str``) and its SHA-256, read through Hadoop's file system."""
+
+    def __init__(self, session: Any, uri: str) -> None:
+        self.session, self.uri = session, uri
+        self.name = uri.rstrip("/").rsplit("/", 1)[-1]
+        self.stem, dot, ext = self.name.rpartition(".")
+        if not dot:
+            self.stem, ext = self.name, ""
+        self.suffix = f".{ext}" if ext else ""
+
+    def __str__(self) -> str:
+        return self.uri
+
+    def __repr__(self) -> str:
+        return f"RemoteFile({self.uri!r})"
+
+    def is_file(self) -> bool:
+        return True
+
+    def sha256(self) -> str:
+        jvm = self.session.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(self.uri)
+        stream = path.getFileSystem(self.session.sparkContext._jsc.hadoopConfiguration()).open(path)
+        try:
+            return str(jvm.org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream))
+        finally:
+            stream.close()
+
+
+class RemoteDir:
+    """A data directory given as a URI (``hdfs://``, ``s3a://``...), listed by Spark's
+    Hadoop file systems; its files are :class:`RemoteFile`."""
+
+    def __init__(self, session: Any, uri: str) -> None:
+        self.session, self.uri = session, uri.rstrip("/")
+
+    def __str__(self) -> str:
+        return self.uri
+
+    def iterdir(self):
+        from rosp.claims.errors import ClaimsError
+
+        jvm = self.session.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(self.uri)
+        try:
+            fs = path.getFileSystem(self.session.sparkContext._jsc.hadoopConfiguration())
+            statuses = fs.listStatus(path)
+        except Exception as exc:  # noqa: BLE001 - a Java error: no such directory, no file system for the scheme
+            raise ClaimsError(f"cannot list the data directory: {str(exc).splitlines()[0][:200]}",
+                              file=self.uri) from None
+        for st in statuses:
+            if st.isFile():
+                yield RemoteFile(self.session, f"{self.uri}/{st.getPath().getName()}")
+
+
+def _is_uri(path: Any) -> bool:
+    return isinstance(path, (str, RemoteFile)) and "://" in str(path)
+
+
+def _uri(path: Any) -> str:
+    """What Spark's reader is given: a URI as is (file://, hdfs://, s3a://...), a path as file://."""
+    return str(path) if _is_uri(path) else Path(path).resolve().as_uri()
+
+
+def _file_name(path: Any) -> str:
+    return str(path).rstrip("/").rsplit("/", 1)[-1] if _is_uri(path) else Path(path).name
+
+
+def _suffix(path: Any) -> str:
+    name = _file_name(path)
+    return ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+
+
+def _file_fields(session: Any, path: Any) -> dict[str, tuple[str, Any]]:
+    """Upper-cased column name -> (name in the file, type) of one Parquet file: from its
+    footer with pyarrow for a local file (no Spark job), from Spark's reader for a URI."""
+    if not _is_uri(path) or str(path).startswith("file:"):
+        import pyarrow.parquet as pq
+
+        local = Path(path) if not _is_uri(path) else _local_path(str(path))
+        return {f.name.upper(): (f.name, f.type) for f in pq.read_schema(local)}
+    return {f.name.upper(): (f.name, f.dataType) for f in session.read.parquet(str(path)).schema.fields}
+
+
+def _local_path(uri: str) -> Path:
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(uri).path))
+
+
+def _same_type(found: Any, declared: Any, spark_type: Any) -> bool:
+    """Whether a file column (an Arrow type, or a Spark type for a remote file) has the
+    declared type."""
+    import pyarrow as pa
+
+    if isinstance(found, pa.DataType):
+        if declared == pa.string():
+            return found in (pa.string(), pa.large_string())
+        return found == declared
+    return found == spark_type
 
 
 def _backend_of(views: dict[str, Any]) -> Any:

@@ -95,20 +95,11 @@ def measure_previous_year(
 
     ref = year - 1
     comp = Compiler(views, ref, con=con)
-    frames = []
-    for prog in programmes.values():
-        for ind in prog.indicators:
-            if ind.declared:
-                continue
-            e = comp.compile(ind, prog)
-            agg = e.group_by("doctor_id").aggregate(
-                numerator=e.num_units.sum().cast("int64"), denominator=e.den_units.sum().cast("int64")
-            )
-            df = con.to_pandas(agg) if hasattr(con, "to_pandas") else agg.execute()
-            df["indicator_id"] = ind.id
-            frames.append(df)
-    measured = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["doctor_id", "numerator", "denominator", "indicator_id"])
+    comp.plan(programmes)  # materialise only what is read more than once (Spark writes each one)
+    from rosp.engine.evidence import indicator_counts
+
+    measured = indicator_counts(con, comp, programmes)  # one query per programme
+    comp.release()
     measured["doctor_id"] = measured["doctor_id"].astype(str)
     g = grid[["doctor_id", "indicator_id"]].drop_duplicates().merge(
         measured, on=["doctor_id", "indicator_id"], how="left")

@@ -99,7 +99,7 @@ class Compiler:
     ``views`` maps view names of the clean-view contract (docs/architecture.md) to
     Ibis tables. When ``con`` is given, shared intermediate results (code-list
     events, witnesses, patientèles) are materialised once: as temporary tables on a
-    DuckDB backend, with ``Table.cache()`` on any other Ibis backend (PySpark).
+    DuckDB backend, as Parquet read back on Spark (:class:`rosp.engine.backends.SparkBackend`).
     """
 
     def __init__(self, views: Mapping[str, ir.Table], year: int, con: Any = None) -> None:

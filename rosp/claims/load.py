@@ -313,7 +313,6 @@ def load_claims(
     every family, or ``{family: pair}``); a definition that would then read before the
     loaded period raises :class:`~rosp.claims.windows.LoadWindowError`.
     """
-    import tempfile
 
     from rosp.claims.windows import TABLE_FAMILY, check_windows, load_periods
 
@@ -325,6 +324,18 @@ def load_claims(
         check_windows(periods, year, programmes)
     overall = (min(p[0] for p in periods.values()), max(p[1] for p in periods.values()))
     raw, backend = _wrap(con)
+    from rosp.claims.sqlprofile import profiled
+
+    with profiled(backend):
+        return _load(backend, data_dir, year, rejects_dir, periods, overall, work_dir, known_indicators)
+
+
+def _load(backend, data_dir, year, rejects_dir, periods, overall, work_dir, known_indicators) -> Claims:
+    import tempfile
+
+    from rosp.claims.windows import TABLE_FAMILY
+
+    raw = backend.raw if backend.name == "duckdb" else None
     if raw is not None:
         # Row order inside DuckDB is never relied on (every output is sorted explicitly):
         # letting DuckDB drop it saves memory and time on the large fact tables.

@@ -92,18 +92,24 @@ def measure_previous_year(
 
     ref = year - 1
     comp = Compiler(views, ref, con=con)
+    # Without a plan every shared intermediate of N-1 would be materialised; planned, only
+    # those read by more than one N-1 indicator are (the others are inlined), as for year N.
+    comp.plan(programmes, patienteles=False)
     frames = []
-    for prog in programmes.values():
-        for ind in prog.indicators:
-            if ind.declared:
-                continue
-            e = comp.compile(ind, prog)
-            agg = e.group_by("doctor_id").aggregate(
-                numerator=e.num_units.sum().cast("int64"), denominator=e.den_units.sum().cast("int64")
-            )
-            df = con.to_pandas(agg) if hasattr(con, "to_pandas") else agg.execute()
-            df["indicator_id"] = ind.id
-            frames.append(df)
+    try:
+        for prog in programmes.values():
+            for ind in prog.indicators:
+                if ind.declared:
+                    continue
+                e = comp.compile(ind, prog)
+                agg = e.group_by("doctor_id").aggregate(
+                    numerator=e.num_units.sum().cast("int64"), denominator=e.den_units.sum().cast("int64")
+                )
+                df = con.to_pandas(agg) if hasattr(con, "to_pandas") else agg.execute()
+                df["indicator_id"] = ind.id
+                frames.append(df)
+    finally:
+        comp.release()
     measured = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["doctor_id", "numerator", "denominator", "indicator_id"])
     measured["doctor_id"] = measured["doctor_id"].astype(str)

@@ -25,6 +25,8 @@ from rosp.claims.validate import (
     check_columns,
     check_rows,
     check_types,
+    has_duplicate_keys,
+    mark_duplicate_keys,
     q,
     typed_select,
 )
@@ -463,8 +465,14 @@ def _load_table(
         typed, coercions = spark_typed_source(backend, schema, files)
     from rosp.claims.plausibility import row_rules
 
-    checked = check_rows(backend, schema, typed, period, loaded, row_rules(name, typed, year))
+    checked = check_rows(backend, schema, typed, period, loaded, row_rules(name, typed, year), keys=False)
     stored = backend.store(checked, name)
+    # Duplicate keys, checked on the stored rows (the files are read once): a hash
+    # aggregate; the ranking window runs only when a key may repeat.
+    if has_duplicate_keys(backend, schema, stored):
+        staged = backend.store(stored, "_rosp_chk_" + name)
+        stored = backend.store(mark_duplicate_keys(schema, staged), name)
+        backend.drop("_rosp_chk_" + name)
     # one aggregate gives the kept rows (NULL reason) and the rejects per reason
     by_reason = stored.group_by("_reason").aggregate(n=stored.count())
     counts = {r["_reason"]: int(r["n"]) for r in backend.to_arrow(by_reason).to_pylist()}

@@ -79,5 +79,7 @@ def timed(code: str, timeout: float | None = None, check: bool = False) -> dict:
         return {"error": f"timed out after {timeout:.0f} s"}
     if out.returncode != 0:
         return {"error": (out.stderr or "").strip().splitlines()[-1:] or ["failed"]}
-    line = next(x for x in out.stdout.splitlines() if x.startswith("@@"))
+    line = next((x for x in out.stdout.splitlines() if x.startswith("@@")), None)
+    if line is None:  # the step exited 0 without its result line (killed child, closed stdout...)
+        return {"error": (out.stderr or "").strip().splitlines()[-1:] or ["no result"]}
     return json.loads(line[2:])

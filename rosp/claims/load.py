@@ -315,8 +315,7 @@ def load_claims(
     every family, or ``{family: pair}``); a definition that would then read before the
     loaded period raises :class:`~rosp.claims.windows.LoadWindowError`.
     """
-
-    from rosp.claims.windows import TABLE_FAMILY, check_windows, load_periods
+    from rosp.claims.windows import check_windows, load_periods
 
     data_dir = Path(data_dir)
     if period is None:

@@ -9,6 +9,13 @@ time per stage (`timings.json`), the log-log growth exponent of run time against
 size, and the machine's load average (the machine may be shared).
 
     python benchmarks/bench_scale.py [--sizes 100000 1000000 5000000] [--spark-sizes 1000000]
+                                     [--pandas-size 1000000]
+
+With ``--pandas-size N`` (one of the DuckDB sizes) the pandas comparison of
+``bench_pipeline.py`` runs on the same extract in the same session: the pandas
+implementation of three indicators against the engine computing the same three
+(``ENGINE3``: validated load of every table, then the three compiled indicators).
+Every figure carries the commit it came from.
 """
 
 from __future__ import annotations
@@ -18,17 +25,30 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_pipeline import ENGINE3, PANDAS  # noqa: E402
 from common import SCAN, SYNTH, machine, timed, write_section  # noqa: E402
 
 RUN = (
     "from pathlib import Path; from rosp.engine.run import run; "
     "run(Path({data!r}), 2018, Path({out!r}), engine={engine!r}, work_dir=Path({work!r}){extra})"
 )
+
+
+def commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=Path(__file__).parent).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def du(path: Path) -> int:
@@ -54,7 +74,7 @@ def stage_shares(timings: dict) -> str:
     t = {k: v for k, v in timings.items() if isinstance(v, (int, float))}
     ind = sum(v for k, v in t.items() if k.startswith("indicators:"))
     parts = {"load": t.get("load", 0), "export+spark start": t.get("export_views", 0) + t.get("spark_start", 0),
-             "patientèles": t.get("patienteles", 0), "indicators+evidence": ind, "scoring": t.get("scoring", 0),
+             "patientèles": t.get("patienteles", 0), "indicators+evidence": ind, "starting rates (N-1)": t.get("start_rates", 0), "scoring": t.get("scoring", 0),
              "writing": t.get("writing", 0)}
     total = sum(parts.values()) or 1
     return ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in parts.items() if v)
@@ -68,10 +88,14 @@ def main() -> None:
     ap.add_argument("--memory-limit", default=None, help="passed to run() (default: rosp's default)")
     ap.add_argument("--spark-timeout", type=float, default=1800)
     ap.add_argument("--keep", action="store_true", help="keep the extracts and run directories")
+    ap.add_argument("--pandas-size", type=int, default=None,
+                    help="run bench_pipeline's pandas comparison on this DuckDB size, in this session")
     args = ap.parse_args()
+    args.commit = commit()
     args.work.mkdir(parents=True, exist_ok=True)
     started, load_start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load()
     rows, duck_points = [], []
+    args.pandas = None
     plan = [(n, "duckdb") for n in sorted(args.sizes)] + [(n, "spark") for n in sorted(args.spark_sizes)]
     extracts: dict[int, tuple[dict, dict]] = {}
     for k, (n, engine) in enumerate(plan):
@@ -100,6 +124,12 @@ def main() -> None:
             if engine == "duckdb":
                 duck_points.append((n, res["seconds"]))
         print(n, engine, res, flush=True)
+        if engine == "duckdb" and n == args.pandas_size:
+            la = load()
+            pandas = timed(PANDAS.format(data=str(data)))
+            engine3 = timed(ENGINE3.format(data=str(data)))
+            args.pandas = (n, pandas, engine3, la, res, scan)
+            print(n, "pandas", pandas, "engine3", engine3, flush=True)
         rows.append((n, engine, synth, scan, res, du(data)))
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
@@ -122,12 +152,28 @@ def report(args, rows, duck_points, started, load_start) -> None:
             f"{r['peak_mib'] / 1024:.2f}{jvm} | {r['input_rows']:,} | {r['input_rows'] / r['seconds']:,.0f} | "
             f"{r['seconds'] / scan['seconds']:.0f}× | {size / 2**30:.2f} | {r['load_avg']} |"
         )
+    pandas = ""
+    if args.pandas:
+        n, pd_, e3, la, full, scan = args.pandas
+        if "error" in pd_ or "error" in e3:
+            pandas = f"Pandas comparison at {n:,} patients failed: {pd_.get('error') or e3.get('error')}."
+        else:
+            pandas = f"""Pandas comparison at {n:,} patients, same extract, same session (load average {la}), each side
+in a fresh process reading the same Parquet files: the pandas implementation of ENF-04, ENF-06 and
+CAR-09 (`rosp/engine/reference_pandas.py`: reads the columns of those indicators, validates nothing)
+against the engine computing the same three indicators (`ENGINE3` of bench_pipeline.py: validated
+load of every table, every check, clean views, then the three compiled indicators on DuckDB).
+
+| pandas, 3 indicators (s) | pandas peak (GiB) | engine, 3 indicators (s) | engine peak (GiB) | full run (s) | pandas ÷ engine-3 | pandas ÷ full run |
+|---:|---:|---:|---:|---:|---:|---:|
+| {pd_['seconds']:.1f} | {pd_['peak_mib'] / 1024:.2f} | {e3['seconds']:.1f} | {e3['peak_mib'] / 1024:.2f} | {full.get('seconds', 0):.0f} | {pd_['seconds'] / e3['seconds']:.2f}× | {pd_['seconds'] / full['seconds'] if full.get('seconds') else 0:.2f}× |
+"""
     shares = "\n".join(f"- {n:,} {e}: {stage_shares(r['timings'])}" for n, e, _, _, r, _ in rows if "timings" in r)
     body = f"""
 Machine: {machine()} (2 cores, 24 GiB); the machine may be shared with other work while measured
 (load average 1/5/15 min at start {load_start}, at end {load()}; per run in the last column).
-Started {started}. Command: `python benchmarks/bench_scale.py --sizes {' '.join(map(str, args.sizes))}
---spark-sizes {' '.join(map(str, args.spark_sizes))}`. Each step in a fresh process; `rosp run` with its
+Started {started}, commit `{args.commit}`. Command: `python benchmarks/bench_scale.py --sizes {' '.join(map(str, args.sizes))}
+--spark-sizes {' '.join(map(str, args.spark_sizes))}{f' --pandas-size {args.pandas_size}' if args.pandas_size else ''}`. Each step in a fresh process; `rosp run` with its
 defaults (file-backed DuckDB in a scratch work dir, memory limit {args.memory_limit or 'default: RAM/4, at most 4 GiB'}).
 
 | patients | engine | synth (s) | scan floor (s) | run (s) | run peak RSS (GiB) | input rows | rows/s | run ÷ floor | extract on disk (GiB) | load avg at start |
@@ -139,6 +185,7 @@ Growth exponent (log-log slope of DuckDB run time against patients): {f'{exponen
 Share of run time per stage:
 {shares}
 
+{pandas}
 On a loaded machine absolute times are inflated (several times); the ratios within one row
 (run ÷ floor) and the peak RSS are the figures to trust. Peak RSS is bounded by DuckDB's
 `memory_limit` (buffer pool; it spills to the work dir beyond it) plus the Python side

@@ -44,6 +44,7 @@ import duckdb
 from pathlib import Path
 from rosp.claims.schema import TABLES
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 rows = 0
 for name, t in TABLES.items():
     f = Path({data!r}) / f"{{name}}.parquet"
@@ -79,5 +80,8 @@ def timed(code: str, timeout: float | None = None, check: bool = False) -> dict:
         return {"error": f"timed out after {timeout:.0f} s"}
     if out.returncode != 0:
         return {"error": (out.stderr or "").strip().splitlines()[-1:] or ["failed"]}
-    line = next(x for x in out.stdout.splitlines() if x.startswith("@@"))
-    return json.loads(line[2:])
+    # the result line may follow a progress bar on the same line (DuckDB's, without newline)
+    at = out.stdout.rfind("@@")
+    if at < 0:
+        return {"error": (out.stderr or "").strip().splitlines()[-1:] or ["no result"]}
+    return json.loads(out.stdout[at + 2:].splitlines()[0])

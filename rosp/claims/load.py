@@ -25,6 +25,8 @@ from rosp.claims.validate import (
     check_columns,
     check_rows,
     check_types,
+    has_duplicate_keys,
+    mark_duplicate_keys,
     q,
     typed_select,
 )
@@ -313,14 +315,12 @@ def load_claims(
     every family, or ``{family: pair}``); a definition that would then read before the
     loaded period raises :class:`~rosp.claims.windows.LoadWindowError`.
     """
-    import tempfile
-
-    from rosp.claims.windows import TABLE_FAMILY, check_windows, load_periods
+    from rosp.claims.windows import check_windows, load_periods
 
     raw, backend = _wrap(con)
     if isinstance(data_dir, str) and "://" in data_dir:  # hdfs://, s3a://...: listed by the engine (Spark)
         if not hasattr(backend, "remote_dir"):
-            raise MissingTableError("this engine reads local directories only: use --engine spark", file=data_dir)
+            raise MissingTableError("ce moteur ne lit que des dossiers locaux : relancer avec --engine spark", file=data_dir)
         data_dir = backend.remote_dir(data_dir)
     else:
         data_dir = Path(data_dir)
@@ -330,6 +330,18 @@ def load_claims(
         periods = dict(period) if isinstance(period, dict) else {f: period for f in ("DCIR", "PMSI")}
         check_windows(periods, year, programmes)
     overall = (min(p[0] for p in periods.values()), max(p[1] for p in periods.values()))
+    from rosp.claims.sqlprofile import profiled
+
+    with profiled(backend):
+        return _load(backend, data_dir, year, rejects_dir, periods, overall, work_dir, known_indicators)
+
+
+def _load(backend, data_dir, year, rejects_dir, periods, overall, work_dir, known_indicators) -> Claims:
+    import tempfile
+
+    from rosp.claims.windows import TABLE_FAMILY
+
+    raw = backend.raw if backend.name == "duckdb" else None
     if raw is not None:
         # Row order inside DuckDB is never relied on (every output is sorted explicitly):
         # letting DuckDB drop it saves memory and time on the large fact tables.
@@ -457,8 +469,14 @@ def _load_table(
         typed, coercions = spark_typed_source(backend, schema, files)
     from rosp.claims.plausibility import row_rules
 
-    checked = check_rows(backend, schema, typed, period, loaded, row_rules(name, typed, year))
+    checked = check_rows(backend, schema, typed, period, loaded, row_rules(name, typed, year), keys=False)
     stored = backend.store(checked, name)
+    # Duplicate keys, checked on the stored rows (the files are read once): a hash
+    # aggregate; the ranking window runs only when a key may repeat.
+    if has_duplicate_keys(backend, schema, stored):
+        staged = backend.store(stored, "_rosp_chk_" + name)
+        stored = backend.store(mark_duplicate_keys(schema, staged), name)
+        backend.drop("_rosp_chk_" + name)
     # one aggregate gives the kept rows (NULL reason) and the rejects per reason
     by_reason = stored.group_by("_reason").aggregate(n=stored.count())
     counts = {r["_reason"]: int(r["n"]) for r in backend.to_arrow(by_reason).to_pylist()}

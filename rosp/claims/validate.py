@@ -308,12 +308,31 @@ def typed_select(
 
 
 def has_duplicate_keys(backend, schema: TableSchema, typed: ir.Table) -> bool:
-    """Whether any primary key value occurs twice (a hash aggregate, no sort)."""
+    """Whether any primary key value may occur twice among the rows of ``typed`` not yet
+    rejected (no ``_reason`` column: all rows).
+
+    One hash aggregate on a single 64-bit hash of the key (a struct of the key columns),
+    not on the key columns themselves: a repeated key always repeats its hash, so
+    ``False`` is exact; ``True`` may rarely be a hash collision, which only makes the
+    caller run the exact ranking (:func:`mark_duplicate_keys`), whose result is the same."""
     if not schema.primary_key:
         return False
-    g = typed.group_by(list(schema.primary_key)).aggregate(_n=typed.count())
-    dup = g.filter(g._n > 1).limit(1)
-    return backend.to_arrow(dup).num_rows > 0
+    t = typed.filter(typed._reason.isnull()) if "_reason" in typed.columns else typed
+    h = t.select(_h=ibis.struct({k: t[k] for k in schema.primary_key}).hash())
+    g = h.group_by("_h").aggregate(_n=h.count())
+    return backend.to_arrow(g.filter(g._n > 1).limit(1)).num_rows > 0
+
+
+def mark_duplicate_keys(schema: TableSchema, checked: ir.Table) -> ir.Table:
+    """``checked`` (typed rows + ``_reason``) with ``duplicate_key`` on every row not
+    otherwise rejected whose primary key a kept row earlier in file order (``_file``,
+    ``_row``) already holds: the first valid occurrence is kept."""
+    ok = checked._reason.isnull()
+    rn = ibis.row_number().over(
+        group_by=[checked[c] for c in schema.primary_key] + [ok], order_by=[checked._file, checked._row]
+    )
+    dup = ibis.cases((ok & (rn > 0), "duplicate_key"), else_=ibis.null("string"))
+    return checked.mutate(_reason=checked._reason.coalesce(dup))
 
 
 def check_rows(
@@ -323,6 +342,7 @@ def check_rows(
     period: tuple[date, date],
     kept_tables: set[str],
     extra: list[tuple[ir.BooleanValue, str]] | None = None,
+    keys: bool = True,
 ) -> ir.Table:
     """The typed rows plus a ``_reason`` code (NULL = row kept), as one Ibis expression,
     so every engine runs the same rules.
@@ -334,6 +354,9 @@ def check_rows(
     when a hash aggregate found a repeated key, :func:`has_duplicate_keys`).
     ``kept_tables`` lists parent tables already loaded (kept rows in ``<T>``,
     rejected rows in ``_rej_<T>``, both stored on ``backend``).
+    ``keys=False`` leaves the duplicate keys out: the loader checks them on the stored
+    table (:func:`has_duplicate_keys`, :func:`mark_duplicate_keys`) rather than on a
+    second reading of the files.
     """
     cases: list[tuple[ir.BooleanValue, str]] = []
     for c in schema.columns:
@@ -367,14 +390,10 @@ def check_rows(
         cases.append((kh.isnull(), f"parent_rejected:{parent}"))
     reason0 = ibis.cases(*cases, else_=ibis.null("string")) if cases else ibis.null("string")
     base = joined.select(*[typed[c] for c in typed.columns], _reason0=reason0)
-    if schema.primary_key and has_duplicate_keys(backend, schema, typed):
-        ok = base._reason0.isnull()
-        rn = ibis.row_number().over(
-            group_by=[base[c] for c in schema.primary_key] + [ok], order_by=[base._file, base._row]
-        )
-        dup = ibis.cases((ok & (rn > 0), "duplicate_key"), else_=ibis.null("string"))
-        return base.mutate(_reason=base._reason0.coalesce(dup)).drop("_reason0")
-    return base.rename(_reason="_reason0")
+    base = base.rename(_reason="_reason0")
+    if keys and schema.primary_key and has_duplicate_keys(backend, schema, typed):
+        return mark_duplicate_keys(schema, base)
+    return base
 
 
 def rejects_schema(schema: TableSchema) -> pa.Schema:

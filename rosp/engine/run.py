@@ -147,7 +147,7 @@ def run(
         if importlib.util.find_spec("pyspark") is None:
             from rosp.errors import RospError
 
-            raise RospError("--engine spark needs pyspark and Java 17: pip install 'rosp[spark]'")
+            raise RospError("--engine spark demande pyspark et Java 17 : pip install 'rosp[spark]'")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with workspace(work_dir) as work:

@@ -95,11 +95,15 @@ def measure_previous_year(
 
     ref = year - 1
     comp = Compiler(views, ref, con=con)
-    comp.plan(programmes)  # materialise only what is read more than once (Spark writes each one)
+    # Planned like year N: only the intermediates read by more than one N-1 indicator are
+    # materialised (the others are inlined), and released whatever happens.
+    comp.plan(programmes, patienteles=False)
     from rosp.engine.evidence import indicator_counts
 
-    measured = indicator_counts(con, comp, programmes)  # one query per programme
-    comp.release()
+    try:
+        measured = indicator_counts(con, comp, programmes)  # one query per programme
+    finally:
+        comp.release()
     measured["doctor_id"] = measured["doctor_id"].astype(str)
     g = grid[["doctor_id", "indicator_id"]].drop_duplicates().merge(
         measured, on=["doctor_id", "indicator_id"], how="left")

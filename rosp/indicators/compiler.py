@@ -134,18 +134,21 @@ class Compiler:
         self._cache[key] = expr
         return expr
 
-    def plan(self, programmes: Mapping[str, ProgrammeDef]) -> set[str]:
+    def plan(self, programmes: Mapping[str, ProgrammeDef], patienteles: bool = True) -> set[str]:
         """Materialise only the shared results used more than once by ``programmes``.
 
         Builds (without running) every patientèle and computed indicator once, counting
         how often each shared result (events of a code list, witness of a condition,
         patientèle basis) is read by a distinct consumer; results read once are
-        inlined into their consumer. Returns the keys that will be materialised."""
+        inlined into their consumer. ``patienteles=False`` plans the indicators alone
+        (the starting-rate measurement reads no patientèle). Returns the keys that will
+        be materialised."""
         self.release()
         self._uses = {}
         try:
             for prog in programmes.values():
-                self.patientele(prog)
+                if patienteles:
+                    self.patientele(prog)
                 for ind in prog.indicators:
                     if not ind.declared:
                         self.compile(ind, prog)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rosp.claims.schema import TABLES
+from rosp.claims.views import VIEWS
 from rosp.engine.backends import QueryBackend, backend_for, duckdb_settings, open_duckdb
 from rosp.engine.evidence import EVIDENCE_COLUMNS, write_programme_evidence
 from rosp.engine.start_rates import catalogue_for_run
@@ -36,20 +37,8 @@ SPARK_LOADERS = ("spark", "duckdb")
 CLUSTER_SCHEMES = ("hdfs", "s3a", "s3", "abfs", "abfss", "gs", "wasb", "wasbs")
 COUNTS_COLUMNS = ["doctor_id", "programme", "indicator_id", "numerator", "denominator", "start_rate", "declared_rate"]
 PATIENTELE_COLUMNS = ["doctor_id", "programme", "patientele"]
-CLEAN_VIEWS = (
-    "patients",
-    "mt_declarations",
-    "ald",
-    "services",
-    "drug_deliveries",
-    "bio_acts",
-    "ccam_acts",
-    "hospital_stays",
-    "hospital_diagnoses",
-    "hospital_acts",
-    "doctors",
-    "declarations",
-)
+#: the clean views a run reads: all of them, in build order (rosp/claims/views.py)
+CLEAN_VIEWS = VIEWS
 
 #: progress(stage, done, total) -- called at the start/end of each stage
 Progress = Callable[[str, int, int], None]
@@ -207,26 +196,36 @@ def _common(claims, start_rates, progress, work) -> dict[str, Any]:
 
 def _run_spark(claims, year, out, work, timings, settings, spark, master, conf, common) -> RunResult:
     """The clean views go to Parquet (DuckDB ``COPY``); Spark computes from there."""
-    from rosp.engine.spark import export_views, spark_backend, spark_session, views_to_spark
+    from rosp.engine.spark import export_views, views_to_spark
 
     t = time.perf_counter()
     views_dir = export_views(claims, work / "views")
     timings["export_views"] = time.perf_counter() - t
+    with _spark_backend(spark, master, conf, work, timings) as (spark, backend):
+        views = views_to_spark(views_dir, backend.ibis)
+        info = {"engine": "spark", "spark_loader": "duckdb", "duckdb": settings,
+                "spark_master": spark.sparkContext.master}
+        return run_on_views(backend, views, year, out, extra_timings=timings, run_info=info, **common)
+
+
+@contextmanager
+def _spark_backend(spark, master, conf, work: Path, timings: dict[str, float]) -> Iterator[tuple[Any, Any]]:
+    """The Spark session (``spark``, or one started on ``master`` with ``conf`` and stopped
+    afterwards) and its backend, whose stored tables go to ``spark.rosp.scratchDir`` (default:
+    the work dir)."""
+    from rosp.engine.backends import SparkBackend
+    from rosp.engine.spark import spark_backend, spark_session
+
     own = spark is None
     if own:
         t = time.perf_counter()
         conf = {"spark.local.dir": str(work / "spark-local"), **(conf or {})}
         spark = spark_session(master=master or "local[*]", conf=conf)
         timings["spark_start"] = time.perf_counter() - t
-    from rosp.engine.backends import SparkBackend
-
     scratch = spark.conf.get(SparkBackend.SCRATCH_CONF, None) or str(work / "spark-tables")
     backend = SparkBackend(spark_backend(spark), scratch=scratch)
     try:
-        views = views_to_spark(views_dir, backend.ibis)
-        info = {"engine": "spark", "spark_loader": "duckdb", "duckdb": settings,
-                "spark_master": spark.sparkContext.master}
-        return run_on_views(backend, views, year, out, extra_timings=timings, run_info=info, **common)
+        yield spark, backend
     finally:
         backend.close()
         if own:
@@ -236,39 +235,31 @@ def _run_spark(claims, year, out, work, timings, settings, spark, master, conf, 
 def _run_spark_loader(data_dir, year, out, work, start_rates, progress, spark, master, conf) -> RunResult:
     """The whole run on Spark: the loader (row checks, rejects, clean views: the same Ibis
     code as DuckDB's) reads the raw Parquet, then the indicators run on the stored views."""
-    from rosp.claims.load import load_claims
-    from rosp.engine.spark import spark_backend, spark_session
 
     timings: dict[str, float] = {}
-    own = spark is None
-    if own:
-        t = time.perf_counter()
-        conf = {"spark.local.dir": str(work / "spark-local"), **(conf or {})}
-        spark = spark_session(master=master or "local[*]", conf=conf)
-        timings["spark_start"] = time.perf_counter() - t
-    from rosp.engine.backends import SparkBackend
+    with _spark_backend(spark, master, conf, work, timings) as (spark, backend):
+        try:
+            return _spark_loader_run(backend, spark, data_dir, year, out, work, start_rates, progress, timings)
+        finally:
+            for name in (*CLEAN_VIEWS, *TABLES, "_rosp_doctor_map"):
+                backend.drop(name)
 
-    scratch = spark.conf.get(SparkBackend.SCRATCH_CONF, None) or str(work / "spark-tables")
-    backend = SparkBackend(spark_backend(spark), scratch=scratch)
-    try:
-        t0 = time.perf_counter()
-        _tick(progress, "load", 0)
-        claims = load_claims(data_dir, year, rejects_dir=out / "rejected", con=backend, work_dir=work,
-                             known_indicators=_known_indicators(year))
-        _tick(progress, "load", 1)
-        timings["load"] = time.perf_counter() - t0
-        views = {n: claims.view(n) for n in CLEAN_VIEWS}
-        info = {"engine": "spark", "spark_loader": "spark", "spark_master": spark.sparkContext.master}
-        result = run_on_views(backend, views, year, out, extra_timings=timings, run_info=info,
-                              **_common(claims, start_rates, progress, work))
-        result.warnings = list(claims.report.warnings)
-        return result
-    finally:
-        for name in (*CLEAN_VIEWS, *TABLES, "_rosp_doctor_map"):
-            backend.drop(name)
-        backend.close()
-        if own:
-            spark.stop()
+
+def _spark_loader_run(backend, spark, data_dir, year, out, work, start_rates, progress, timings) -> RunResult:
+    from rosp.claims.load import load_claims
+
+    t0 = time.perf_counter()
+    _tick(progress, "load", 0)
+    claims = load_claims(data_dir, year, rejects_dir=out / "rejected", con=backend, work_dir=work,
+                         known_indicators=_known_indicators(year))
+    _tick(progress, "load", 1)
+    timings["load"] = time.perf_counter() - t0
+    views = {n: claims.view(n) for n in CLEAN_VIEWS}
+    info = {"engine": "spark", "spark_loader": "spark", "spark_master": spark.sparkContext.master}
+    result = run_on_views(backend, views, year, out, extra_timings=timings, run_info=info,
+                          **_common(claims, start_rates, progress, work))
+    result.warnings = list(claims.report.warnings)
+    return result
 
 
 def _tick(progress: Progress | None, stage: str, done: int, total: int = 1) -> None:

@@ -101,7 +101,7 @@ def demo_command(
     year: int = typer.Option(2018, "--year"),
 ) -> None:
     """Generate synthetic claims, compute every doctor's ROSP, print a statement."""
-    from rosp.engine.run import run
+    from rosp.engine.command import run_to_directory
     from rosp.synth import generate
 
     console = Console(width=max(Console().width, 110))
@@ -124,7 +124,9 @@ def demo_command(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        run(data, year, run_dir, progress=on_stage)
+        # the same run as `rosp run --data out/demo/data --out out/demo/run --overwrite`
+        # (atomic folder, the same manifest)
+        run_to_directory(data, year, run_dir, overwrite=True, progress=on_stage)
     national_summary(run_dir, console)
     start_rate_summary(run_dir, console)
     history_summary(data, run_dir, year, console)

@@ -125,3 +125,17 @@ def test_demo_for_a_year_without_a_table_stops_cleanly(cli, tmp_path):
     r = cli("demo", "--year", "2017", "--patients", "100", "--out", str(tmp_path / "d"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "2017" in r.stderr
     assert not (tmp_path / "d").exists(), "stops before generating anything"
+
+
+def test_demo_run_is_the_run_of_rosp_run(cli, tmp_path):
+    """`rosp demo` writes the run `rosp run` writes on its extract: same files, same
+    manifest (inputs relative to the data, files not read, warnings), atomically."""
+    from rosp.io.rundiff import differences
+
+    r = cli("demo", "--patients", "300", "--seed", "3", "--out", str(tmp_path / "d"))
+    assert r.returncode == 0, r.stderr
+    r = cli("run", "--data", str(tmp_path / "d" / "data"), "--out", str(tmp_path / "again"))
+    assert r.returncode == 0, r.stderr
+    assert differences(tmp_path / "d" / "run", tmp_path / "again") == []
+    manifest = json.loads((tmp_path / "d" / "run" / "manifest.json").read_text())
+    assert "ground_truth.csv" in manifest["ignored_files"] and "ER_PRS_F.parquet" in manifest["inputs"]

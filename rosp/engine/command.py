@@ -41,6 +41,37 @@ def _reject_warnings(manifest: dict, year: int, accept: bool) -> list[str]:
     return [t + " ; accepted with --accept-rejects" for _, t in over]
 
 
+def run_to_directory(
+    data: Path | str, year: int, out: Path, *, overwrite: bool = False, accept_rejects: bool = False,
+    start_file: Path | None = None, progress=None, **run_options,
+):
+    """One run written atomically into ``out``, with the manifest every run carries:
+    inputs relative to ``data``, the files of ``data`` not read, warnings, reject policy.
+    ``rosp run`` and ``rosp demo`` both go through it, so their run directories agree.
+    Returns ``(result, warnings)``."""
+    from rosp.io.manifest import file_entry, relative_path, update_manifest
+    from rosp.io.outdir import atomic_output
+    from rosp.io.preflight import preflight
+
+    remote = isinstance(data, str)  # a cluster URI, read by Spark alone
+    pre = None if remote else preflight(data)
+    warnings = list(pre.warnings) if pre is not None else []
+    with atomic_output(out, overwrite) as tmp:
+        result = run(data, year, tmp, start_rates=start_file, progress=progress, **run_options)
+        warnings += result.warnings  # the loader's plausibility warnings
+        warnings += _reject_warnings(result.manifest, year, accept_rejects)
+        inputs = {(p.rsplit("/", 1)[-1] if remote else relative_path(p, data)): h
+                  for p, h in result.manifest.get("inputs", {}).items()}
+        update_manifest(tmp / "manifest.json", {
+            "inputs": dict(sorted(inputs.items())),
+            "start_rates_file": file_entry(start_file, None) if start_file is not None else None,
+            "ignored_files": pre.ignored if pre is not None else [],
+            "warnings": warnings,
+            "accept_rejects": accept_rejects,
+        })
+    return result, warnings
+
+
 def run_command(
     year: int = typer.Option(2018, "--year", help="Année de paiement N."),
     data: str = typer.Option(
@@ -82,9 +113,7 @@ def run_command(
 ) -> None:
     """Calcule patientèles, indicateurs, points et euros à partir des données de remboursement."""
     from rosp.engine.start_rates import catalogue_for_run, read_start_rates
-    from rosp.io.manifest import file_entry, relative_path, update_manifest
-    from rosp.io.outdir import atomic_output, check_output_dir
-    from rosp.io.preflight import preflight
+    from rosp.io.outdir import check_output_dir
 
     console = Console(stderr=True)
     if baseline is not None:
@@ -99,7 +128,7 @@ def run_command(
     from rosp.engine.run import check_data_location
 
     location = check_data_location(data, engine if spark_loader == "spark" else "duckdb")
-    remote = isinstance(location, str)  # a cluster URI, read by Spark alone
+    remote = isinstance(location, str)
     conf: dict[str, str] = {}
     for item in spark_conf:
         key, sep, value = item.partition("=")
@@ -112,13 +141,11 @@ def run_command(
         raise RospError(f"no conventional table is in force for {year}; see `rosp catalogue list --year {year}`",
                         column="--year")
     data = location if remote else Path(location)
-    pre = None if remote else preflight(data)
-    warnings = list(pre.warnings) if pre is not None else []
     start_file = None
     if start_rates is not None:
         start_file = start_rates / "start_rates.csv" if start_rates.is_dir() else start_rates
         read_start_rates(start_file)  # refuses rates x100 before any work
-    with atomic_output(out, overwrite) as tmp, Progress(
+    with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console, transient=False,
     ) as bar:
@@ -132,22 +159,11 @@ def run_command(
                 bar.start_task(task)
             bar.update(task, completed=done, total=total)
 
-        result = run(
-            data, year, tmp, start_rates=start_file, progress=progress, engine=engine, work_dir=work_dir,
-            memory_limit=memory_limit, threads=threads, spark_master=spark_master, spark_conf=conf,
-            spark_loader=spark_loader,
+        result, warnings = run_to_directory(
+            data, year, out, overwrite=overwrite, accept_rejects=accept_rejects, start_file=start_file,
+            progress=progress, engine=engine, work_dir=work_dir, memory_limit=memory_limit, threads=threads,
+            spark_master=spark_master, spark_conf=conf, spark_loader=spark_loader,
         )
-        warnings += result.warnings  # the loader's plausibility warnings
-        warnings += _reject_warnings(result.manifest, year, accept_rejects)
-        inputs = {(p.rsplit("/", 1)[-1] if remote else relative_path(p, data)): h
-                  for p, h in result.manifest.get("inputs", {}).items()}
-        update_manifest(tmp / "manifest.json", {
-            "inputs": dict(sorted(inputs.items())),
-            "start_rates_file": file_entry(start_file, None) if start_file is not None else None,
-            "ignored_files": pre.ignored if pre is not None else [],
-            "warnings": warnings,
-            "accept_rejects": accept_rejects,
-        })
         bar.stop()
     for w in warnings:
         console.print(f"[yellow]avertissement :[/yellow] {w}", highlight=False, soft_wrap=True)

@@ -106,8 +106,12 @@ def check_loaded(backend: Any, report: Any, year: int, known_indicators: set[str
     _refuse_first(backend, mtt, mtt.MTT_PFS_NUM.isin(ids.i), "MTT_PFS_NUM",
                   "a patient pseudonym is used as the doctor number (columns swapped?)")
     prat = _all_rows(backend, "DA_PRA_R")
-    nums = prat.filter(prat.PFS_PFS_NUM.notnull()).PFS_PFS_NUM
-    row = backend.to_arrow(mtt.aggregate(n=mtt.count(where=mtt.MTT_PFS_NUM.notin(nums)), total=mtt.count()))
+    # a left join to the distinct numbers, not NOT IN (subquery): Spark plans NOT IN as a
+    # null-aware anti join, a nested loop (123 s for 0.9 M declarations x 1 000 numbers)
+    p = prat.filter(prat.PFS_PFS_NUM.notnull())
+    known = p.select(_k=p.PFS_PFS_NUM).distinct().mutate(_hit=ibis.literal(True))
+    j = mtt.left_join(known, mtt.MTT_PFS_NUM == known._k)
+    row = backend.to_arrow(j.aggregate(n=j.count(where=j.MTT_PFS_NUM.notnull() & j._hit.isnull()), total=j.count()))
     n, total = (int(v) for v in row.to_pylist()[0].values())
     if n:
         warnings.append(

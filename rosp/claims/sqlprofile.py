@@ -7,6 +7,10 @@ fetch of its result) and appends one JSON line per statement to that file:
 result (for ``CREATE TABLE ... AS`` DuckDB returns the number of rows written). Only SQL
 text is logged (table and column names, literals of the definitions): never data.
 ``benchmarks/profile_load.py`` sums the log into the table of docs/scaling.md.
+
+On Spark (lazy: a query runs when its result is stored or fetched) the backend's
+operations that run jobs are timed instead (``store``, ``materialise``, ``to_arrow``,
+``write_parquet``), one line each with ``"sql"`` = ``"<operation> <table>: <SQL head>"``.
 """
 
 from __future__ import annotations
@@ -100,6 +104,10 @@ def profiled(backend: Any) -> Iterator[None]:
     """While active, time every statement of ``backend`` (a DuckDB QueryBackend) when
     ``ROSP_PROFILE_SQL`` is set; otherwise do nothing."""
     path = os.environ.get(ENV)
+    if path and getattr(backend, "name", "") == "spark":
+        with _spark_profiled(backend, path):
+            yield
+        return
     if not path or getattr(backend, "name", "") != "duckdb":
         yield
         return
@@ -112,3 +120,36 @@ def profiled(backend: Any) -> Iterator[None]:
     finally:
         ib.con = real
         proxy.close_log()
+
+
+#: the Spark backend's operations that run jobs
+_SPARK_OPS = ("store", "materialise", "to_arrow", "write_parquet")
+
+
+@contextmanager
+def _spark_profiled(backend: Any, path: str) -> Iterator[None]:
+    with open(path, "a", encoding="utf-8") as fh:
+
+        def wrap(op: str, real: Any) -> Any:
+            def timed(expr: Any, *args: Any, **kwargs: Any) -> Any:
+                t = time.perf_counter()
+                out = real(expr, *args, **kwargs)
+                name = args[0] if args and isinstance(args[0], str) else ""
+                try:
+                    head = " ".join(backend.ibis.compile(expr).split())[:300]
+                except Exception:  # noqa: BLE001 - the profile never fails a run
+                    head = ""
+                rows = getattr(out, "num_rows", None)
+                fh.write(json.dumps({"seconds": round(time.perf_counter() - t, 6), "rows": rows,
+                                     "sql": f"{op} {name}: {head}"}) + "\n")
+                fh.flush()
+                return out
+            return timed
+
+        for op in _SPARK_OPS:
+            setattr(backend, op, wrap(op, getattr(backend, op)))
+        try:
+            yield
+        finally:
+            for op in _SPARK_OPS:
+                delattr(backend, op)

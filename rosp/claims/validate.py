@@ -311,14 +311,17 @@ def has_duplicate_keys(backend, schema: TableSchema, typed: ir.Table) -> bool:
     """Whether any primary key value may occur twice among the rows of ``typed`` not yet
     rejected (no ``_reason`` column: all rows).
 
-    One hash aggregate on a single 64-bit hash of the key (a struct of the key columns),
-    not on the key columns themselves: a repeated key always repeats its hash, so
-    ``False`` is exact; ``True`` may rarely be a hash collision, which only makes the
-    caller run the exact ranking (:func:`mark_duplicate_keys`), whose result is the same."""
+    One hash aggregate on a single 64-bit hash of the key (a struct of the key columns,
+    :meth:`~rosp.engine.backends.QueryBackend.hash64`: 64 bits on both engines), not on the
+    key columns themselves: a repeated key always repeats its hash, so ``False`` is exact;
+    ``True`` may rarely be a hash collision (about n² / 2⁶⁵: 3·10⁻⁶ for 10 M rows), which
+    only makes the caller run the exact ranking (:func:`mark_duplicate_keys`), whose
+    result is the same. With Spark's 32-bit ``hash`` the 10 M lines of ER_PRS_F always
+    collided, and every large table paid the ranking and two more copies."""
     if not schema.primary_key:
         return False
     t = typed.filter(typed._reason.isnull()) if "_reason" in typed.columns else typed
-    h = t.select(_h=ibis.struct({k: t[k] for k in schema.primary_key}).hash())
+    h = t.select(_h=backend.hash64(ibis.struct({k: t[k] for k in schema.primary_key})))
     g = h.group_by("_h").aggregate(_n=h.count())
     return backend.to_arrow(g.filter(g._n > 1).limit(1)).num_rows > 0
 

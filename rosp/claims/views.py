@@ -194,12 +194,15 @@ class _Builder:
         if children and own:
             keys = children[0][1]
             dropped = self.b.materialise(flagged.select(*keys, "_filter").distinct(), "dropped")
+            # the detail lines of every child table in one query (one Spark job)
+            parts = []
             for child, ckeys in children:
                 c = self.t(child)
-                j = c.join(dropped, ckeys).select(dropped._filter)
-                for rule, n in self._counts(j.group_by("_filter").aggregate(n=j.count())):
-                    per = self.filtered.setdefault(child, {})
-                    per[rule] = per.get(rule, 0) + n
+                j = c.join(dropped, ckeys).select(_child=ibis.literal(child), _filter=dropped._filter)
+                parts.append(j.group_by("_child", "_filter").aggregate(n=j.count()))
+            for r in self.b.to_arrow(ibis.union(*parts, distinct=False)).to_pylist():
+                per = self.filtered.setdefault(r["_child"], {})
+                per[r["_filter"]] = per.get(r["_filter"], 0) + int(r["n"])
             self.b.release(dropped)
         if name == "_rosp_ben":  # claims of fictitious NIRs are counted on their own tables
             return stored
@@ -517,31 +520,29 @@ def build_views(backend: Any, year: int = 2018) -> tuple[dict[str, dict[str, int
     v.store("hospital_acts", v.hospital_acts(stays))
     v.store("declarations", v.declarations())
 
-    stats: dict[str, dict[str, int]] = {}
+    # Every count of the report in one query (a union of one-row aggregates): one
+    # statement on DuckDB, one job on Spark, instead of one per view.
+    parts = []
     for name in VIEWS:
         t = v.t(name)
-        stats[name] = {"rows": _scalar(qb, t.aggregate(n=t.count()))}
+        parts.append(t.aggregate(view=ibis.literal(name), n=t.count(), c=ibis.literal(0, "int64")))
     for name, (table, qty) in CORRECTED_VIEWS.items():
-        # lines used, with a known patient (the lines the view reads)
+        # lines used, with a known patient (the lines the view reads), and correction lines
         if table == "ER_PRS_F":
-            q = lines.PRS_ACT_QTE
-            agg = lines.aggregate(n=lines.count(), c=lines.count(where=q < 0))
+            j = lines.select(q=lines.PRS_ACT_QTE)
         else:
             d = v.t(table)
-            if qty == "PRS_ACT_QTE":
-                j = d.join(lines, [d[k] == lines[k] for k in DCIR_KEY]).select(q=lines[qty])
-            else:
-                j = d.join(lines, [d[k] == lines[k] for k in DCIR_KEY]).select(q=d[qty])
-            agg = j.aggregate(n=j.count(), c=j.count(where=j.q < 0))
-        row = qb.to_arrow(agg).to_pylist()[0]
-        stats[name] |= {"lines": int(row["n"]), "correction_lines": int(row["c"])}
+            src = lines if qty == "PRS_ACT_QTE" else d
+            j = d.join(lines, [d[k] == lines[k] for k in DCIR_KEY]).select(q=src[qty])
+        parts.append(j.aggregate(view=ibis.literal("lines:" + name), n=j.count(), c=j.count(where=j.q < 0)))
+    counted = {r["view"]: (int(r["n"]), int(r["c"])) for r in qb.to_arrow(ibis.union(*parts, distinct=False)).to_pylist()}
+    stats: dict[str, dict[str, int]] = {name: {"rows": counted[name][0]} for name in VIEWS}
+    for name in CORRECTED_VIEWS:
+        n, c = counted["lines:" + name]
+        stats[name] |= {"lines": n, "correction_lines": c}
     for name in ("_rosp_prs_lines", "_rosp_stays", "_rosp_ben", "_rosp_pra", "_rosp_nir_map"):
         qb.drop(name)
     return stats, v.filtered, mode
-
-
-def _scalar(qb: Any, expr: ir.Table) -> int:
-    return int(qb.to_arrow(expr).column(0)[0].as_py())
 
 
 # ---------------------------------------------------------------- age helpers [I]

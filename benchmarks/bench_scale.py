@@ -27,12 +27,41 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import ENGINE3, PANDAS  # noqa: E402
 from common import SCAN, SYNTH, machine, timed, write_section  # noqa: E402
+
+#: Operations no computation of the payments can skip, each alone, bare (a count, nothing
+#: written), on the largest table: netting régularisations (the group of indicators.md
+#: §a.1), the duplicate-key probe, the beneficiary reference check, attaching pharmacy
+#: lines to their prestation line. Their sum against the scan floor shows how far below
+#: the run any ratio goal can be (best of two each).
+BARE_OPS = """
+import duckdb, time
+d = {data!r}
+K = "FLX_DIS_DTD, FLX_TRT_DTD, FLX_EMT_TYP, FLX_EMT_NUM, FLX_EMT_ORD, ORG_CLE_NUM, DCT_ORD_NUM, PRS_ORD_NUM, REM_TYP_AFF"
+P, F, B = (f"read_parquet('{{d}}/{{t}}.parquet')" for t in ("ER_PRS_F", "ER_PHA_F", "IR_BEN_R"))
+Q = {{
+    "netting": f"SELECT count(*) FROM (SELECT 1 FROM {{P}} GROUP BY BEN_NIR_PSA, BEN_RNG_GEM, PFS_EXE_NUM, "
+               "PFS_PRE_NUM, EXE_SOI_DTD, PRS_NAT_REF, CPL_MAJ_TOP)",
+    "duplicate keys": f"SELECT count(*) FROM (SELECT hash({{K}}) h FROM {{P}} GROUP BY h HAVING count(*) > 1)",
+    "beneficiary check": f"SELECT count(*) FROM {{P}} p ANTI JOIN {{B}} b USING (BEN_NIR_PSA, BEN_RNG_GEM)",
+    "pharmacy to prestation": f"SELECT count(*) FROM {{F}} f JOIN {{P}} p USING ({{K}})",
+}}
+con = duckdb.connect()
+con.execute("SET preserve_insertion_order = false")
+for k, q in Q.items():
+    best = None
+    for _ in range(2):
+        t = time.perf_counter()
+        con.execute(q).fetchall()
+        best = min(best or 1e9, time.perf_counter() - t)
+    result[k] = best
+"""
 
 RUN = (
     "from pathlib import Path; from rosp.engine.run import run; "
@@ -53,6 +82,32 @@ def commit() -> str:
 
 def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+class DiskPeak:
+    """Samples the size of a directory every few seconds in a thread: the work dir's peak
+    (DuckDB database + spill, or Spark's stored tables), which bounds the largest run."""
+
+    def __init__(self, path: Path, every: float = 5.0) -> None:
+        self.path, self.every, self.peak = path, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, du(self.path))
+            except OSError:  # files come and go while sampled
+                pass
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> DiskPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def load() -> str:
@@ -104,6 +159,7 @@ def main() -> None:
             shutil.rmtree(data, ignore_errors=True)
             synth = timed(SYNTH.format(n=n, data=str(data)))
             scan = timed(SCAN.format(data=str(data)))
+            scan["seconds"] = scan.get("scan_seconds", scan.get("seconds"))  # without imports
             extracts[n] = (synth, scan)
             print(n, "synth", synth, "scan", scan, flush=True)
         synth, scan = extracts[n]
@@ -113,9 +169,11 @@ def main() -> None:
         if engine == "spark":
             extra += ", spark_master='local[*]'"
         la = load()
-        res = timed(RUN.format(data=str(data), out=str(out), engine=engine, work=str(work), extra=extra),
-                    timeout=args.spark_timeout if engine == "spark" else None)
-        res["load_avg"] = la
+        with DiskPeak(work) as disk:
+            res = timed(RUN.format(data=str(data), out=str(out), engine=engine, work=str(work), extra=extra),
+                        timeout=args.spark_timeout if engine == "spark" else None)
+        res["load_avg"], res["work_peak"] = la, disk.peak
+        shutil.rmtree(work, ignore_errors=True)
         if "error" not in res:
             man = json.loads((out / "manifest.json").read_text())
             res["input_rows"] = sum(t["rows_read"] for t in man.get("claims", {}).get("tables", {}).values())
@@ -128,8 +186,9 @@ def main() -> None:
             la = load()
             pandas = timed(PANDAS.format(data=str(data)))
             engine3 = timed(ENGINE3.format(data=str(data)))
-            args.pandas = (n, pandas, engine3, la, res, scan)
-            print(n, "pandas", pandas, "engine3", engine3, flush=True)
+            ops = timed(BARE_OPS.format(data=str(data)))
+            args.pandas = (n, pandas, engine3, la, res, scan, ops)
+            print(n, "pandas", pandas, "engine3", engine3, "bare ops", ops, flush=True)
         rows.append((n, engine, synth, scan, res, du(data)))
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
@@ -144,17 +203,18 @@ def report(args, rows, duck_points, started, load_start) -> None:
     for n, engine, synth, scan, r, size in rows:
         if "error" in r:
             lines.append(f"| {n:,} | {engine} | {synth.get('seconds', 0):.0f} | {scan.get('seconds', 0):.2f} | "
-                         f"{r['error']} | | | | | | {r['load_avg']} |")
+                         f"{r['error']} | | | | | | | {r['load_avg']} |")
             continue
         jvm = f" (+ JVM {r['children_peak_mib'] / 1024:.1f})" if engine == "spark" else ""
         lines.append(
             f"| {n:,} | {engine} | {synth['seconds']:.0f} | {scan['seconds']:.2f} | {r['seconds']:.0f} | "
             f"{r['peak_mib'] / 1024:.2f}{jvm} | {r['input_rows']:,} | {r['input_rows'] / r['seconds']:,.0f} | "
-            f"{r['seconds'] / scan['seconds']:.0f}× | {size / 2**30:.2f} | {r['load_avg']} |"
+            f"{r['seconds'] / scan['seconds']:.0f}× | {size / 2**30:.2f} | {r.get('work_peak', 0) / 2**30:.1f} | "
+            f"{r['load_avg']} |"
         )
     pandas = ""
     if args.pandas:
-        n, pd_, e3, la, full, scan = args.pandas
+        n, pd_, e3, la, full, scan, ops = args.pandas
         if "error" in pd_ or "error" in e3:
             pandas = f"Pandas comparison at {n:,} patients failed: {pd_.get('error') or e3.get('error')}."
         else:
@@ -168,6 +228,15 @@ load of every table, every check, clean views, then the three compiled indicator
 |---:|---:|---:|---:|---:|---:|---:|
 | {pd_['seconds']:.1f} | {pd_['peak_mib'] / 1024:.2f} | {e3['seconds']:.1f} | {e3['peak_mib'] / 1024:.2f} | {full.get('seconds', 0):.0f} | {pd_['seconds'] / e3['seconds']:.2f}× | {pd_['seconds'] / full['seconds'] if full.get('seconds') else 0:.2f}× |
 """
+            if "error" not in ops:
+                bare = {k: v for k, v in ops.items() if k not in ("seconds", "peak_mib", "children_peak_mib")}
+                total = sum(bare.values())
+                pandas += f"""
+Bare operations at {n:,} patients (`BARE_OPS`: each alone, a count over the Parquet files,
+nothing written, best of two), against the scan floor of the same extract ({scan['seconds']:.2f} s):
+{"; ".join(f"{k} {v:.2f} s" for k, v in bare.items())}; together **{total:.2f} s = {total / scan['seconds']:.1f}× the floor**,
+before any view is written and before any indicator (35 definitions on N and again on N−1).
+"""
     shares = "\n".join(f"- {n:,} {e}: {stage_shares(r['timings'])}" for n, e, _, _, r, _ in rows if "timings" in r)
     body = f"""
 Machine: {machine()} (2 cores, 24 GiB); the machine may be shared with other work while measured
@@ -176,8 +245,8 @@ Started {started}, commit `{args.commit}`. Command: `python benchmarks/bench_sca
 --spark-sizes {' '.join(map(str, args.spark_sizes))}{f' --pandas-size {args.pandas_size}' if args.pandas_size else ''}`. Each step in a fresh process; `rosp run` with its
 defaults (file-backed DuckDB in a scratch work dir, memory limit {args.memory_limit or 'default: RAM/4, at most 4 GiB'}).
 
-| patients | engine | synth (s) | scan floor (s) | run (s) | run peak RSS (GiB) | input rows | rows/s | run ÷ floor | extract on disk (GiB) | load avg at start |
-|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|
+| patients | engine | synth (s) | scan floor (s) | run (s) | run peak RSS (GiB) | input rows | rows/s | run ÷ floor | extract on disk (GiB) | work dir peak (GiB) | load avg at start |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
 {chr(10).join(lines)}
 
 Growth exponent (log-log slope of DuckDB run time against patients): {f'{exponent:.2f}' if exponent is not None else 'n/a'}.
@@ -187,7 +256,8 @@ Share of run time per stage:
 
 {pandas}
 On a loaded machine absolute times are inflated (several times); the ratios within one row
-(run ÷ floor) and the peak RSS are the figures to trust. Peak RSS is bounded by DuckDB's
+(run ÷ floor) and the peak RSS are the figures to trust. The scan floor decodes every
+declared column of every input file the run reads (`SCAN` of common.py, the loader's file list). Peak RSS is bounded by DuckDB's
 `memory_limit` (buffer pool; it spills to the work dir beyond it) plus the Python side
 (per-doctor counts, scoring, Arrow batches of 262 144 evidence rows).
 """

@@ -67,7 +67,7 @@ def main() -> None:
     n = len(doctors)
     lines = [
         f"Machine: {machine()}. Load average during the run: {load0:.1f} → {load1:.1f} "
-        "(the machine is shared; figures on an idle machine are better).",
+        "(1-minute load average on 2 cores; above 2 the machine was shared and wall times are inflated).",
         f"Command: `python benchmarks/bench_statements.py --patients {args.patients} --limit {args.limit}`. "
         f"Demo run: {len(data.doctor_ids)} paid doctors; {n} statements rendered, {n_ind} indicators "
         f"({n_ind / n:.1f} charts per statement); reading the run: {t_load:.2f} s.",

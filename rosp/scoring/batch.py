@@ -87,33 +87,52 @@ def _rate_column(col: pd.Series | None, n: int) -> pd.Series:
     return col.astype(object).where(col.notna(), "")
 
 
+def _codes(*columns: pd.Series) -> list[np.ndarray]:
+    """Integer codes of text columns over one shared, sorted vocabulary (a code's order is
+    its text's order). Merging, sorting and grouping on them spares pandas 3 factorizing
+    the Arrow-backed strings again in every merge (benchmarks/RESULTS.md, Scoring)."""
+    codes, _ = pd.factorize(pd.concat([c.astype(str) for c in columns], ignore_index=True), sort=True)
+    out, start = [], 0
+    for col in columns:
+        out.append(codes[start:start + len(col)].astype("int64"))
+        start += len(col)
+    return out
+
+
 def prepare(
     counts: pd.DataFrame, patientele: pd.DataFrame, catalogue: Catalogue
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The full doctor × indicator grid with counts attached, and unmatched count rows."""
+    """The full doctor × indicator grid with counts attached, sorted by doctor, programme,
+    indicator (``_group`` numbers its doctor × programme groups), and unmatched count rows."""
     cat = catalogue_frame(catalogue)
     pat = patientele[["doctor_id", "programme", "patientele"]].copy()
     pat["doctor_id"] = pat["doctor_id"].astype(str)
     pat["patientele"] = pat["patientele"].astype("int64")
-    grid = pat.merge(cat, on="programme", how="inner")
     c = counts.copy()
     c["doctor_id"] = c["doctor_id"].astype(str)
     c["start_rate"] = _rate_column(c.get("start_rate"), len(c))
     c["declared_rate"] = _rate_column(c.get("declared_rate"), len(c))
     c = c[["doctor_id", "indicator_id", "numerator", "denominator", "start_rate", "declared_rate"]]
-    merged = grid.merge(c, on=["doctor_id", "indicator_id"], how="left", indicator="_m")
+    pat["_d"], c_d = _codes(pat["doctor_id"], c["doctor_id"])
+    cat["_i"], c_i = _codes(cat["indicator_id"], c["indicator_id"])
+    pat["_p"], cat["_p"] = _codes(pat["programme"], cat["programme"])
+    width = int(np.concatenate([cat["_i"].to_numpy(), c_i]).max(initial=0)) + 1  # above every indicator code
+    grid = pat.merge(cat.drop(columns="programme"), on="_p", how="inner")
+    grid["_k"] = grid["_d"] * width + grid["_i"]
+    counted = c.drop(columns=["doctor_id", "indicator_id"]).assign(_k=c_d * width + c_i)
+    merged = grid.merge(counted, on="_k", how="left", indicator="_m")
     merged["numerator"] = merged["numerator"].fillna(0).astype("int64")
     merged["denominator"] = merged["denominator"].fillna(0).astype("int64")
     merged["start_rate"] = merged["start_rate"].fillna("").astype(object)
     merged["declared_rate"] = merged["declared_rate"].fillna("").astype(object)
     # A declaration-measured indicator with no counts row was not declared.
     merged["undeclared"] = (merged["measurement"] == "declaration") & (merged["_m"] == "left_only")
-    merged = merged.drop(columns="_m")
-    keys = grid[["doctor_id", "indicator_id"]]
-    unmatched = c.merge(keys, on=["doctor_id", "indicator_id"], how="left", indicator="_m")
-    unmatched = unmatched[unmatched["_m"] == "left_only"].drop(columns="_m")
-    merged = merged.sort_values(["doctor_id", "programme", "indicator_id"], kind="mergesort")
-    return merged.reset_index(drop=True), unmatched.reset_index(drop=True)
+    unmatched = c[~np.isin(counted["_k"].to_numpy(), grid["_k"].to_numpy())]
+    merged = merged.sort_values(["_d", "_p", "_i"], kind="mergesort").reset_index(drop=True)
+    dp = merged["_d"].to_numpy() * (int(merged["_p"].max()) + 1 if len(merged) else 1) + merged["_p"].to_numpy()
+    merged["_group"] = np.cumsum(np.r_[True, dp[1:] != dp[:-1]]) - 1 if len(merged) else dp
+    merged = merged.drop(columns=["_m", "_k", "_d", "_p", "_i"])
+    return merged, unmatched.reset_index(drop=True)
 
 
 def _to_float(values: pd.Series) -> np.ndarray:
@@ -214,7 +233,7 @@ def score_batch(
     points = real * g["points_max"].to_numpy(dtype=float) * w
     euros = points * float(rules.point_value)
 
-    group = (g["doctor_id"] + "\x1f" + g["programme"]).to_numpy()
+    group = g["_group"].to_numpy()
     # groups are contiguous because g is sorted by doctor, programme
     boundaries = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     tot_points = np.add.reduceat(points, boundaries) if len(g) else np.array([])
@@ -223,17 +242,22 @@ def score_batch(
     # Where float noise could change a cent or a branch, recompute exactly.
     cents, risky = cents_and_risky(tot_euros, rate, i, neutralised, boundaries, rules.normalisation)
     ends = np.r_[boundaries[1:], len(g)]
-    cols = {f: g[f].to_numpy() for f in _EXACT_FIELDS} if len(risky) else {}
+    # only the risky groups' rows are converted to Python values (a few hundred groups)
+    rows = np.concatenate([np.arange(boundaries[k], ends[k]) for k in risky]) if len(risky) else np.array([], int)
+    sub = g.iloc[rows]
+    cols = {f: sub[f].to_numpy() for f in (*_EXACT_FIELDS, "undeclared")}
+    offset = 0
     for k in risky:
         lo, hi = boundaries[k], ends[k]
-        scores, total = _exact_rows(cols, lo, hi, rules)
+        scores, total = _exact_rows(cols, offset, offset + hi - lo, rules)
         for j, sc in enumerate(scores):
             real[lo + j] = float(sc.realisation)
-            branch[lo + j] = _final_branch(sc.branch, bool(g["undeclared"].iat[lo + j]))
+            branch[lo + j] = _final_branch(sc.branch, bool(cols["undeclared"][offset + j]))
             points[lo + j] = float(sc.points)
             euros[lo + j] = float(sc.euros)
         tot_points[k] = float(sum((sc.points for sc in scores), Fraction(0)))
         cents[k] = int(round_euros(total) * 100)
+        offset += hi - lo
 
     indicators = pd.DataFrame(
         {

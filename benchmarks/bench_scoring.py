@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -95,10 +97,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--doctors", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="fresh processes timing the vectorised path (the median is the figure)")
     args = ap.parse_args()
-    vec = measure("vectorised", args.doctors, args.seed)
+    load0 = os.getloadavg()[0]
+    # One process's time varies by ±30 % on these machines: the vectorised path is timed in
+    # --repeat fresh processes and judged on the median; the slow reference runs once.
+    runs = [measure("vectorised", args.doctors, args.seed) for _ in range(max(args.repeat, 1))]
+    times = sorted(r["seconds"] for r in runs)
+    vec = dict(runs[0], seconds=statistics.median(times), peak_mib=max(r["peak_mib"] for r in runs))
     ref = measure("reference", args.doctors, args.seed)
-    agree = vec["euros"] == ref["euros"]
+    agree = all(r["euros"] == ref["euros"] for r in runs)
     body = f"""
 Machine: {machine()} (target: 2 cores, 24 GiB).
 Command: `python benchmarks/bench_scoring.py --doctors {args.doctors} --seed {args.seed}`.
@@ -107,11 +116,13 @@ random counts and starting rates. Time excludes reading/writing files.
 
 | path | time (s) | rows/s | peak RSS (MiB) |
 |---|---:|---:|---:|
-| vectorised (`score_batch`) | {vec['seconds']:.2f} | {vec['rows'] / vec['seconds']:,.0f} | {vec['peak_mib']:.0f} |
+| vectorised (`score_batch`), median of {len(times)} processes | {vec['seconds']:.2f} | {vec['rows'] / vec['seconds']:,.0f} | {vec['peak_mib']:.0f} |
 | scalar exact reference (`score_batch_reference`, baseline) | {ref['seconds']:.2f} | {ref['rows'] / ref['seconds']:,.0f} | {ref['peak_mib']:.0f} |
 
-Speed-up of the vectorised path over the reference: **{ref['seconds'] / vec['seconds']:.1f}×**.
-Goal: vectorised under 2 s on 2 cores — {'met' if vec['seconds'] < 2 else 'NOT met'}.
+Vectorised path in each fresh process: {', '.join(f"{t:.2f}" for t in times)} s (min {times[0]:.2f}, max {times[-1]:.2f}).
+Load average (1 min) {load0:.2f} before, {os.getloadavg()[0]:.2f} after.
+Speed-up of the vectorised path (median) over the reference: **{ref['seconds'] / vec['seconds']:.1f}×**.
+Goal: vectorised under 2 s on 2 cores (median) — {'met' if vec['seconds'] < 2 else 'NOT met'}.
 Payments identical to the cent on all {len(vec['euros']):,} doctors: **{agree}**
 ({vec['exact_groups']} doctor totals within float noise of a half-cent were recomputed exactly).
 """

@@ -103,7 +103,7 @@ def prepare(
     counts: pd.DataFrame, patientele: pd.DataFrame, catalogue: Catalogue
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The full doctor × indicator grid with counts attached, sorted by doctor, programme,
-    indicator (``_group`` numbers its doctor × programme groups), and unmatched count rows."""
+    indicator (``_group`` identifies its doctor × programme), and unmatched count rows."""
     cat = catalogue_frame(catalogue)
     pat = patientele[["doctor_id", "programme", "patientele"]].copy()
     pat["doctor_id"] = pat["doctor_id"].astype(str)
@@ -129,8 +129,8 @@ def prepare(
     merged["undeclared"] = (merged["measurement"] == "declaration") & (merged["_m"] == "left_only")
     unmatched = c[~np.isin(counted["_k"].to_numpy(), grid["_k"].to_numpy())]
     merged = merged.sort_values(["_d", "_p", "_i"], kind="mergesort").reset_index(drop=True)
-    dp = merged["_d"].to_numpy() * (int(merged["_p"].max()) + 1 if len(merged) else 1) + merged["_p"].to_numpy()
-    merged["_group"] = np.cumsum(np.r_[True, dp[1:] != dp[:-1]]) - 1 if len(merged) else dp
+    # one integer per doctor × programme: the grid's programme codes are the catalogue's
+    merged["_group"] = merged["_d"] * (int(cat["_p"].to_numpy().max(initial=0)) + 1) + merged["_p"]
     merged = merged.drop(columns=["_m", "_k", "_d", "_p", "_i"])
     return merged, unmatched.reset_index(drop=True)
 
